@@ -1,0 +1,93 @@
+"""Writing outputs: Parquet shards in a deterministic layout, JSON reports and success markers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+
+from curation import schemas as S
+
+logger = logging.getLogger(__name__)
+
+SUCCESS_MARKER = "_SUCCESS"
+
+
+class OutputError(ValueError):
+    """Raised for an output location that cannot be used as asked."""
+
+
+def _filesystem(path: str):
+    from pyarrow import fs
+
+    if "://" not in path:
+        return fs.LocalFileSystem(), os.path.abspath(path)
+    return fs.FileSystem.from_uri(path)
+
+
+def check_output_location(output: str, input_path: str, overwrite: bool) -> None:
+    """Refuse an output inside the input, and a non-empty output unless ``overwrite``."""
+    from pyarrow import fs
+
+    filesystem, path = _filesystem(output)
+    if "://" not in input_path:
+        input_abs = os.path.abspath(input_path)
+        if path == input_abs or path.startswith(input_abs.rstrip(os.sep) + os.sep):
+            raise OutputError(f"output {output} lies inside the input {input_path}; choose another --output")
+
+    info = filesystem.get_file_info(path)
+    if info.type == fs.FileType.File:
+        raise OutputError(f"output {output} is a file; pass a directory to --output")
+    if info.type == fs.FileType.Directory:
+        children = filesystem.get_file_info(fs.FileSelector(path))
+        if children and not overwrite:
+            raise OutputError(f"output directory {output} is not empty; pass --overwrite to replace it or choose another --output")
+        if children:
+            logger.warning("removing the previous contents of %s (--overwrite)", output)
+            filesystem.delete_dir_contents(path)
+    try:
+        filesystem.create_dir(path, recursive=True)
+    except OSError as error:
+        raise OutputError(f"cannot create output directory {output}: {error}; check the path and permissions") from error
+
+
+def write_json(path: str, value: object) -> None:
+    """Write ``value`` as indented JSON to ``path`` on any filesystem pyarrow reaches."""
+    filesystem, resolved = _filesystem(path)
+    data = (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    with filesystem.open_output_stream(resolved) as stream:
+        stream.write(data)
+
+
+def write_success_marker(directory: str) -> None:
+    filesystem, resolved = _filesystem(directory)
+    with filesystem.open_output_stream(f"{resolved.rstrip('/')}/{SUCCESS_MARKER}") as stream:
+        stream.write(b"")
+
+
+def delete_directory(directory: str) -> None:
+    filesystem, resolved = _filesystem(directory)
+    filesystem.delete_dir(resolved)
+
+
+def shard_count(rows: int, rows_per_shard: int) -> int:
+    return max(1, math.ceil(rows / rows_per_shard))
+
+
+def write_shards(df, path: str, rows: int, rows_per_shard: int, sort_columns: list[str]) -> int:
+    """Write ``df`` as Parquet shards hashed by image id and sorted within each shard.
+
+    The same rows always land in the same shard in the same order, so reruns write the same
+    content. Returns the number of shards.
+    """
+    shards = shard_count(rows, rows_per_shard)
+    (
+        df.repartition(shards, S.IMAGE_ID)
+        .sortWithinPartitions(*sort_columns)
+        .write.mode("overwrite")
+        .option("compression", "zstd")
+        .parquet(path)
+    )
+    logger.info("wrote %d rows in %d shards to %s", rows, shards, path)
+    return shards
