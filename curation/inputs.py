@@ -147,21 +147,43 @@ def _read_jsonl(spark, spec: InputSpec):
     return _select(parsed, spec, available, F.col(_CORRUPT_COLUMN).isNotNull())
 
 
-def _read_delimited(spark, spec: InputSpec, separator: str):
+def _read_tsv(spark, spec: InputSpec):
+    """Read TSV as lines split on tabs: a line with more or fewer fields than the header is bad."""
+    from pyspark.sql import functions as F
+
+    lines = spark.read.text(spec.path)
+    first = lines.first()
+    if first is None:
+        raise InputError(f"{spec.path} is empty; a TSV input needs a header line")
+    header_line = first["value"]
+    header = header_line.split("\t")
+    _check_columns(header, spec)
+
+    # Every file starts with the header; blank lines are not rows.
+    rows = lines.where((F.col("value") != header_line) & (F.trim(F.col("value")) != ""))
+    fields = F.split(F.col("value"), "\t", -1)
+    columns = [F.get(fields, index).alias(name) for index, name in enumerate(header)]
+    df = rows.select(*columns, (F.size(fields) != len(header)).alias("_field_count_mismatch"))
+    return _select(df, spec, header, F.col("_field_count_mismatch"))
+
+
+def _read_csv(spark, spec: InputSpec):
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    options = {"header": "true", "sep": separator, "mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT_COLUMN}
-    if separator == "\t":
-        # TSV has no quoting: a text that starts with a quote mark is text, not a quoted field.
-        options["quote"] = ""
-    else:
-        options["quote"] = '"'
-        options["escape"] = '"'
-
+    options = {
+        "header": "true",
+        "sep": ",",
+        "quote": '"',
+        "escape": '"',
+        "mode": "PERMISSIVE",
+        "columnNameOfCorruptRecord": _CORRUPT_COLUMN,
+    }
     header = spark.read.options(**options).csv(spec.path).columns
     _check_columns(header, spec)
     schema = StructType([StructField(name, StringType()) for name in header] + [StructField(_CORRUPT_COLUMN, StringType())])
+    # NOTE: Spark's CSV parser fills missing fields with null and drops extra ones without
+    # marking the row corrupt, so such rows count as bad only when a field is unparseable.
     df = spark.read.options(**options).schema(schema).csv(spec.path)
     return _select(df, spec, header, F.col(_CORRUPT_COLUMN).isNotNull())
 
@@ -179,4 +201,6 @@ def read_input(spark, spec: InputSpec):
         return _read_parquet(spark, spec)
     if input_format == "jsonl":
         return _read_jsonl(spark, spec)
-    return _read_delimited(spark, spec, "\t" if input_format == "tsv" else ",")
+    if input_format == "tsv":
+        return _read_tsv(spark, spec)
+    return _read_csv(spark, spec)

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Meta CLIP 2 keeps English's threshold at 170k matches, sized for billions of English pairs.
 DEFAULT_T_EN = 170_000
+LID_HISTOGRAM_BINS = 20
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,34 @@ def _counts_by(df, *columns) -> list:
     return df.groupBy(*columns).count().collect()
 
 
+def lid_score_histogram(annotated, bins: int = LID_HISTOGRAM_BINS) -> dict[str, dict]:
+    """Return, per language, how many texts fell into each LID score bin of width 1 / bins."""
+    from pyspark.sql import functions as F
+
+    bin_index = F.least(F.floor(F.col(S.LID_SCORE) * bins).cast("int"), F.lit(bins - 1))
+    histogram: dict[str, dict] = {}
+    for row in _counts_by(annotated.withColumn("_bin", bin_index), S.LANG, "_bin"):
+        item = histogram.setdefault(
+            row[S.LANG], {"bins": [round(index / bins, 4) for index in range(bins + 1)], "counts": [0] * bins}
+        )
+        item["counts"][row["_bin"]] += row["count"]
+    return dict(sorted(histogram.items()))
+
+
+def check_locations(config: CurationConfig) -> dict:
+    """Check the metadata and the output location before any Spark work; return the manifest."""
+    manifest = verify_metadata(config.metadata_dir)
+    check_output_location(config.output, config.input.path, config.overwrite)
+    return manifest
+
+
 def run_curation(spark, config: CurationConfig) -> CurationResult:
     """Run the whole job and return what it wrote."""
     from pyspark.sql import functions as F
 
     started = time.monotonic()
-    manifest = verify_metadata(config.metadata_dir)
+    manifest = check_locations(config)
     metadata_languages = frozenset(manifest["languages"])
-    check_output_location(config.output, config.input.path, config.overwrite)
 
     partitions = config.partitions or spark.sparkContext.defaultParallelism
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
@@ -136,6 +157,8 @@ def run_curation(spark, config: CurationConfig) -> CurationResult:
         )
     )
 
+    lid_histogram = lid_score_histogram(annotated)
+
     matched_rows = stats.stages[-1].total.rows_out
     write_shards(annotated.where(has_match), paths["matched"], matched_rows, config.rows_per_shard, [S.IMAGE_ID, S.TEXT])
     matched = spark.read.parquet(paths["matched"])
@@ -177,6 +200,7 @@ def run_curation(spark, config: CurationConfig) -> CurationResult:
 
     # Reports last, then the marker that tells readers the run is complete.
     result = stats.to_dict()
+    result["lid_score_histogram"] = lid_histogram
     result["seconds"] = round(time.monotonic() - started, 1)
     write_json(paths["stats"], result)
     if not config.keep_stages:

@@ -17,7 +17,7 @@ from curation.balancing import BalancingError  # noqa: E402
 from curation.inputs import FORMATS, InputError, InputSpec  # noqa: E402
 from curation.lid import LidModelError  # noqa: E402
 from curation.outputs import OutputError  # noqa: E402
-from curation.pipeline import DEFAULT_T_EN, CurationConfig, run_curation  # noqa: E402
+from curation.pipeline import DEFAULT_T_EN, CurationConfig, check_locations, run_curation  # noqa: E402
 from metadata.store import MetadataError  # noqa: E402
 
 logger = logging.getLogger("curate")
@@ -85,6 +85,10 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
             parser.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if args.partitions is not None and args.partitions <= 0:
         parser.error(f"--partitions must be positive, got {args.partitions}")
+    if "://" not in args.input and not os.path.exists(args.input):
+        parser.error(f"input not found: {args.input}; pass an existing file or directory to --input")
+    if "://" not in args.metadata and not os.path.isdir(args.metadata):
+        parser.error(f"metadata directory not found: {args.metadata}; build one with jobs/build_metadata.py")
     if args.lid_model and not os.path.isfile(args.lid_model):
         parser.error(f"LID model not found: {args.lid_model}; pass a fastText .bin or .ftz file to --lid-model")
 
@@ -130,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     from curation.spark_session import create_spark_session
+
+    try:
+        check_locations(config)
+    except (OutputError, MetadataError) as error:
+        print(f"curate.py: error: {error}", file=sys.stderr)
+        return 2
 
     # Under spark-submit the master is already set; a local run gets --master.
     master = None if "PYSPARK_GATEWAY_PORT" in os.environ else args.master
