@@ -30,6 +30,7 @@ class AnnotateOptions:
     lid_model: str | None = None
     match_buckets: int = 8
     automaton_cache_entries: int = 2_000_000
+    kill_worker_marker: str | None = None
 
 
 def _local_path(path: str) -> str:
@@ -96,10 +97,14 @@ def match_entries(identified, options: AnnotateOptions, partitions: int):
     metadata_dir = options.metadata_dir
     languages = options.metadata_languages
     max_entries = options.automaton_cache_entries
+    kill_marker = options.kill_worker_marker
 
     def match_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from curation.faults import maybe_kill_worker
+
         cache = _matcher_cache(_local_path(metadata_dir), languages, max_entries)
         for batch in batches:
+            maybe_kill_worker(kill_marker)
             langs = batch.column(S.LANG).to_pylist()
             texts = batch.column(S.TEXT).to_pylist()
             entry_ids: list[list[int]] = []

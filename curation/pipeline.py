@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from curation import schemas as S
 from curation.annotate import AnnotateOptions, identify_languages, match_entries
 from curation.balancing import REFERENCE_LANGUAGE, compute_thresholds, count_entries, entry_probabilities
+from curation.faults import kill_worker_marker
 from curation.inputs import InputSpec, read_input
 from curation.outputs import (
     check_output_location,
@@ -140,6 +141,7 @@ def run_curation(spark, config: CurationConfig) -> CurationResult:
         metadata_languages=metadata_languages,
         lid_model=config.lid_model,
         match_buckets=config.match_buckets,
+        kill_worker_marker=kill_worker_marker(),
     )
     annotated_path = _join(stages_dir, "annotated")
     identified = identify_languages(deduplicated, options)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -13,48 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPOSITORY_ROOT
+from benchmarks.captions import build_caption_metadata, read_caption_rows
 from curation import schemas as S
 from curation.inputs import InputSpec
 from curation.pipeline import CurationConfig, run_curation
-
-CAPTION_LANGUAGES = ["cs", "de", "en", "es", "fr", "id", "ja", "nl", "ru", "tr", "zh"]
-WORDNET_FILES = {
-    "ces": "omw_wiktionary/ces.txt",
-    "deu": "omw_wiktionary/deu.txt",
-    "eng": "en/wordnet30_synset_head_lemmas.txt",
-    "spa": "omw_wiktionary/spa.txt",
-    "fra": "omw/fra.txt",
-    "ind": "omw/ind.txt",
-    "jpn": "omw_wiktionary/jpn.txt",
-    "nld": "omw/nld.txt",
-    "rus": "omw_wiktionary/rus.txt",
-    "tur": "omw_wiktionary/tur.txt",
-    "cmn": "omw/cmn.txt",
-}
-
-
-def build_caption_metadata(shared_data: Path, output: Path) -> Path:
-    """Build metadata for the caption languages from WordNet lemmas and frequency lists."""
-    command = [sys.executable, str(REPOSITORY_ROOT / "jobs" / "build_metadata.py"), "--output", str(output)]
-    for iso639_3, relative in WORDNET_FILES.items():
-        command += ["--wordnet", f"{iso639_3}={shared_data / 'wordnet' / relative}"]
-    for lang in CAPTION_LANGUAGES:
-        command += ["--frequency", f"{lang}={shared_data / 'frequency' / 'wordfreq' / f'{lang}.tsv'}"]
-    subprocess.run(command, check=True, capture_output=True, text=True)
-    return output
-
-
-def read_caption_rows(shared_data: Path) -> list[dict]:
-    """Return every shared caption with a unique URL and its language from the file."""
-    rows = []
-    for path in sorted((shared_data / "captions").glob("*.tsv")):
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-            next(reader)
-            for index, fields in enumerate(reader):
-                rows.append({"url": f"https://captions.test/{path.stem}/{index}.jpg", "text": fields[-1], "lang": fields[0]})
-    return rows
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Benchmarks of the project, run with `make bench`; results go to docs/benchmarks.md."""
