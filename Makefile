@@ -28,7 +28,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(VENV_PYTHON))
 export WORLDCLIP_SHARED_DATA := $(abspath $(SHARED_DATA))
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup curate extract example-metadata test bench clean
+.PHONY: setup curate extract metadata example-metadata eval test bench clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ curate: $(if $(EXTRACT_INPUT),extract) $(if $(filter $(EXAMPLE_METADATA),$(METAD
 	$(VENV_PYTHON) jobs/curate.py \
 		$(if $(EXTRACT_INPUT),--input $(EXTRACT_INPUT) --id-col image_id,--input $(INPUT)) \
 		--metadata $(METADATA) --output $(OUTPUT) $(CURATE_ARGS) $(ARGS)
+
+metadata:
+	$(VENV_PYTHON) jobs/build_metadata.py --wordnet $(SHARED_DATA)/wordnet/omw --wordnet $(SHARED_DATA)/wordnet/omw_wiktionary \
+		--wordnet eng=$(SHARED_DATA)/wordnet/en/wordnet30_synset_head_lemmas.txt --frequency $(SHARED_DATA)/frequency/wordfreq \
+		--output build/metadata $(ARGS)
+
+eval:
+	$(VENV_PYTHON) -m training.evaluation $(ARGS)
 
 test:
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,1 @@
+"""Builders of per-language metadata and the committed language tables."""
