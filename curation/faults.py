@@ -1,15 +1,19 @@
-"""Fault injection for tests: kill a Python worker once, so that Spark's task retry is exercised.
+"""Fault injection for tests: kill a Python worker once, or the driver at a named point.
 
-Only tests set ``WORLDCLIP_TEST_KILL_WORKER_MARKER``. The driver reads it and ships the marker
-path to the matching tasks; the first task to find no marker file creates it and exits its
-worker process at once, as a crashed worker would. Later attempts find the marker and go on.
+Only tests set these variables. ``WORLDCLIP_TEST_KILL_WORKER_MARKER``: the driver ships the
+marker path to the matching tasks; the first task to find no marker file creates it and exits
+its worker process at once, as a crashed worker would, and later attempts go on.
+``WORLDCLIP_TEST_KILL_DRIVER_AT``: the driver sends itself SIGKILL when it reaches that point,
+such as ``after:annotated``, ``before-checkpoint:sampled`` or ``publish:matched``.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 
 KILL_WORKER_ENV = "WORLDCLIP_TEST_KILL_WORKER_MARKER"
+KILL_DRIVER_ENV = "WORLDCLIP_TEST_KILL_DRIVER_AT"
 
 
 def kill_worker_marker() -> str | None:
@@ -27,3 +31,9 @@ def maybe_kill_worker(marker: str | None) -> None:
         return
     os.close(descriptor)
     os._exit(17)
+
+
+def maybe_kill_driver(point: str) -> None:
+    """Send this process SIGKILL when the tests asked for a crash at ``point``."""
+    if os.environ.get(KILL_DRIVER_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)

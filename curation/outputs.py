@@ -26,10 +26,15 @@ def _filesystem(path: str):
     return fs.FileSystem.from_uri(path)
 
 
-def check_output_location(output: str, input_path: str, overwrite: bool) -> None:
-    """Refuse an output inside the input, and a non-empty output unless ``overwrite``."""
+def check_output_location(output: str, input_path: str, overwrite: bool, resume: bool = False) -> None:
+    """Refuse an output inside the input, and a non-empty output unless ``overwrite`` or ``resume``.
+
+    ``overwrite`` empties the directory; ``resume`` keeps it so that completed stages are reused.
+    """
     from pyarrow import fs
 
+    if overwrite and resume:
+        raise OutputError("--overwrite and --resume exclude each other: choose one")
     filesystem, path = _filesystem(output)
     if "://" not in input_path:
         input_abs = os.path.abspath(input_path)
@@ -41,15 +46,64 @@ def check_output_location(output: str, input_path: str, overwrite: bool) -> None
         raise OutputError(f"output {output} is a file; pass a directory to --output")
     if info.type == fs.FileType.Directory:
         children = filesystem.get_file_info(fs.FileSelector(path))
-        if children and not overwrite:
-            raise OutputError(f"output directory {output} is not empty; pass --overwrite to replace it or choose another --output")
-        if children:
+        if children and not (overwrite or resume):
+            raise OutputError(
+                f"output directory {output} is not empty; pass --resume to continue that run, "
+                "--overwrite to replace it, or choose another --output"
+            )
+        if children and overwrite:
             logger.warning("removing the previous contents of %s (--overwrite)", output)
             filesystem.delete_dir_contents(path)
     try:
         filesystem.create_dir(path, recursive=True)
     except OSError as error:
         raise OutputError(f"cannot create output directory {output}: {error}; check the path and permissions") from error
+
+
+def publish_directory(staged: str, final: str) -> None:
+    """Move a finished output directory from its staging location to its final one.
+
+    A rename is atomic on local filesystems and HDFS, so readers see the whole directory or
+    none of it. A resumed run may find it already moved, which is fine.
+    """
+    from pyarrow import fs
+
+    filesystem, staged_path = _filesystem(staged)
+    _, final_path = _filesystem(final)
+    if filesystem.get_file_info(staged_path).type != fs.FileType.Directory:
+        if filesystem.get_file_info(final_path).type == fs.FileType.Directory:
+            return
+        raise OutputError(f"staged output {staged} not found; rerun with --resume to compute it again")
+    if filesystem.get_file_info(final_path).type != fs.FileType.NotFound:
+        filesystem.delete_dir(final_path)
+    # NOTE: object stores such as S3 have no rename: pyarrow copies, and readers can see a
+    # directory while it fills. Read only outputs that have the top-level _SUCCESS there.
+    filesystem.move(staged_path, final_path)
+
+
+def restore_unpublished(final: str, staged: str) -> None:
+    """Move an output published by an interrupted run back to staging, so that a resumed run
+    finds every stage's data where its checkpoint expects it."""
+    from pyarrow import fs
+
+    filesystem, final_path = _filesystem(final)
+    _, staged_path = _filesystem(staged)
+    if filesystem.get_file_info(final_path).type != fs.FileType.Directory:
+        return
+    if filesystem.get_file_info(staged_path).type == fs.FileType.NotFound:
+        filesystem.create_dir(os.path.dirname(staged_path), recursive=True)
+        filesystem.move(final_path, staged_path)
+    else:
+        filesystem.delete_dir(final_path)
+
+
+def remove_success_marker(directory: str) -> None:
+    from pyarrow import fs
+
+    filesystem, resolved = _filesystem(directory)
+    marker = f"{resolved.rstrip('/')}/{SUCCESS_MARKER}"
+    if filesystem.get_file_info(marker).type == fs.FileType.File:
+        filesystem.delete_file(marker)
 
 
 def write_json(path: str, value: object) -> None:

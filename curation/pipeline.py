@@ -1,24 +1,30 @@
 """The curation job: read, prepare, identify languages, match, count, balance, sample, write.
 
-Each stage's rows are accounted for in ``stats.json``: rows in = rows out + dropped by reason.
-The expensive Python stages run once; their result is written under ``_stages/`` and read back
-for the counts, the statistics and the sampling.
+Every stage writes its result under ``OUTPUT/_stages/`` and records a checkpoint, so a rerun
+with ``resume`` skips the stages that completed with the same inputs and options. Outputs are
+published only at the end: the finished directories are renamed into place, the reports are
+written, and ``_SUCCESS`` comes last. Each stage's rows are accounted for in ``stats.json``:
+rows in = rows out + dropped by reason.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from curation import schemas as S
 from curation.annotate import AnnotateOptions, identify_languages, match_entries
 from curation.balancing import REFERENCE_LANGUAGE, compute_thresholds, count_entries, entry_probabilities
-from curation.faults import kill_worker_marker
+from curation.checkpoints import StageCheckpoints, fingerprint, path_fingerprint
+from curation.faults import kill_worker_marker, maybe_kill_driver
 from curation.inputs import InputSpec, read_input
 from curation.outputs import (
     check_output_location,
     delete_directory,
+    publish_directory,
+    remove_success_marker,
+    restore_unpublished,
     write_json,
     write_shards,
     write_success_marker,
@@ -34,6 +40,8 @@ logger = logging.getLogger(__name__)
 # Meta CLIP 2 keeps English's threshold at 170k matches, sized for billions of English pairs.
 DEFAULT_T_EN = 170_000
 LID_HISTOGRAM_BINS = 20
+PUBLISHED_DIRECTORIES = ("matched", "entry_counts", "curated")
+CURATED_COLUMNS = [S.IMAGE_ID, S.URL, S.TEXT, S.LANG, S.LID_LABEL, S.LID_SCORE, S.ENTRY_IDS, S.KEEP_PROB]
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,9 @@ class CurationConfig:
     match_buckets: int = 8
     rows_per_shard: int = 500_000
     overwrite: bool = False
+    resume: bool = False
     keep_stages: bool = False
+    write_report: bool = True
 
 
 @dataclass
@@ -62,6 +72,7 @@ class CurationResult:
     stats: RunStats
     thresholds: list[LanguageThreshold]
     paths: dict[str, str] = field(default_factory=dict)
+    resumed_stages: list[str] = field(default_factory=list)
 
 
 def _join(base: str, name: str) -> str:
@@ -70,6 +81,13 @@ def _join(base: str, name: str) -> str:
 
 def _counts_by(df, *columns) -> list:
     return df.groupBy(*columns).count().collect()
+
+
+def check_locations(config: CurationConfig) -> dict:
+    """Check the metadata and the output location before any Spark work; return the manifest."""
+    manifest = verify_metadata(config.metadata_dir)
+    check_output_location(config.output, config.input.path, config.overwrite, config.resume)
+    return manifest
 
 
 def lid_score_histogram(annotated, bins: int = LID_HISTOGRAM_BINS) -> dict[str, dict]:
@@ -86,127 +104,249 @@ def lid_score_histogram(annotated, bins: int = LID_HISTOGRAM_BINS) -> dict[str, 
     return dict(sorted(histogram.items()))
 
 
-def check_locations(config: CurationConfig) -> dict:
-    """Check the metadata and the output location before any Spark work; return the manifest."""
-    manifest = verify_metadata(config.metadata_dir)
-    check_output_location(config.output, config.input.path, config.overwrite)
-    return manifest
+class CurationRun:
+    """One run of the job: its stages in order, each checkpointed under ``OUTPUT/_stages``."""
+
+    def __init__(self, spark, config: CurationConfig, manifest: dict) -> None:
+        self.spark = spark
+        self.config = config
+        self.metadata_languages = frozenset(manifest["languages"])
+        self.partitions = config.partitions or spark.sparkContext.defaultParallelism
+        self.checkpoints = StageCheckpoints(_join(config.output, "_stages"), resume=config.resume)
+        self.stats = RunStats()
+        self.resumed: list[str] = []
+        self.started = time.monotonic()
+
+        # A stage's fingerprint chains the fingerprint of the stage before it.
+        self.source_fingerprint = fingerprint(
+            "source",
+            path_fingerprint(config.input.path),
+            asdict(config.input),
+            config.max_text_chars,
+            fingerprint(manifest),
+            path_fingerprint(config.lid_model) if config.lid_model else "lid.176",
+        )
+
+    # Helpers shared by the stages.
+
+    def _stage(self, name: str, upstream: str, *options) -> tuple[str, dict | None]:
+        stage_fingerprint = fingerprint(name, upstream, *options)
+        state = self.checkpoints.load(name, stage_fingerprint)
+        if state is not None:
+            self.resumed.append(name)
+        else:
+            self.checkpoints.invalidate(name)
+        return stage_fingerprint, state
+
+    def _complete(self, name: str, stage_fingerprint: str, state: dict) -> None:
+        maybe_kill_driver(f"before-checkpoint:{name}")
+        self.checkpoints.save(name, stage_fingerprint, state)
+        logger.info("stage %s done after %.1f s", name, time.monotonic() - self.started)
+        maybe_kill_driver(f"after:{name}")
+
+    def _add_stats(self, saved: list[dict]) -> None:
+        for item in saved:
+            self.stats.add(StageStats.from_dict(item))
+
+    # The stages.
+
+    def prepare(self) -> str:
+        """Read the input, clean texts, derive image ids and drop duplicates."""
+        from pyspark.sql import functions as F
+
+        stage_fingerprint, state = self._stage("prepared", self.source_fingerprint)
+        if state is None:
+            raw = read_input(self.spark, self.config.input)
+            if self.config.partitions:
+                raw = raw.repartition(self.partitions)
+            prepared = annotate_prepare(raw, PrepareOptions(max_text_chars=self.config.max_text_chars))
+            reasons = {row[S.DROP_REASON]: row["count"] for row in _counts_by(prepared, S.DROP_REASON)}
+            bad_rows = reasons.pop(S.BAD_ROW, 0)
+            read_stats = StageStats.from_counts("read", [(None, S.BAD_ROW, bad_rows), (None, None, sum(reasons.values()))])
+
+            valid = prepared.where(F.col(S.DROP_REASON).isNull()).drop(S.DROP_REASON)
+            deduplicated, duplicates = drop_duplicate_texts(valid)
+            deduplicated.write.mode("overwrite").parquet(self.checkpoints.data_path("prepared"))
+            duplicate_rows = duplicates.agg(F.sum("duplicates")).first()[0] or 0
+            kept_rows = reasons.pop(None, 0)
+            prepare_counts = [(None, reason, count) for reason, count in reasons.items()]
+            prepare_counts += [(None, S.DUPLICATE_TEXT, duplicate_rows), (None, None, kept_rows - duplicate_rows)]
+            prepare_stats = StageStats.from_counts("prepare", prepare_counts)
+            state = {"stats": [read_stats.to_dict(), prepare_stats.to_dict()]}
+            self._complete("prepared", stage_fingerprint, state)
+
+        self._add_stats(state["stats"])
+        return stage_fingerprint
+
+    def annotate(self, upstream: str) -> tuple[str, dict]:
+        """Identify the language of every text and match it against its language's metadata."""
+        from pyspark.sql import functions as F
+
+        options = AnnotateOptions(
+            metadata_dir=self.config.metadata_dir,
+            metadata_languages=self.metadata_languages,
+            lid_model=self.config.lid_model,
+            match_buckets=self.config.match_buckets,
+            kill_worker_marker=kill_worker_marker(),
+        )
+        stage_fingerprint, state = self._stage("annotated", upstream)
+        path = self.checkpoints.data_path("annotated")
+        if state is None:
+            if self.config.lid_model:
+                self.spark.sparkContext.addFile(self.config.lid_model)
+            self.spark.sparkContext.addFile(self.config.metadata_dir, recursive=True)
+
+            prepared = self.spark.read.parquet(self.checkpoints.data_path("prepared"))
+            identified = identify_languages(prepared, options)
+            match_entries(identified, options, self.partitions).write.mode("overwrite").parquet(path)
+
+            annotated = self.spark.read.parquet(path)
+            counts = _counts_by(annotated.withColumn("_matched", F.size(S.ENTRY_IDS) > 0), S.LANG, "_matched")
+            lid_stats = StageStats.from_counts("lid", [(row[S.LANG], None, row["count"]) for row in counts])
+            match_stats = StageStats.from_counts(
+                "match", [(row[S.LANG], None if row["_matched"] else S.NO_MATCH, row["count"]) for row in counts]
+            )
+            state = {"stats": [lid_stats.to_dict(), match_stats.to_dict()], "lid_score_histogram": lid_score_histogram(annotated)}
+            self._complete("annotated", stage_fingerprint, state)
+
+        self._add_stats(state["stats"])
+        return stage_fingerprint, state
+
+    def write_matched(self, upstream: str) -> str:
+        """Write the texts that matched at least one entry, sharded by image id."""
+        from pyspark.sql import functions as F
+
+        stage_fingerprint, state = self._stage("matched", upstream, self.config.rows_per_shard)
+        if state is None:
+            annotated = self.spark.read.parquet(self.checkpoints.data_path("annotated"))
+            rows = self.stats.stages[-1].total.rows_out
+            write_shards(
+                annotated.where(F.size(S.ENTRY_IDS) > 0),
+                self.checkpoints.data_path("matched"),
+                rows,
+                self.config.rows_per_shard,
+                [S.IMAGE_ID, S.TEXT],
+            )
+            self._complete("matched", stage_fingerprint, {"rows": rows})
+        return stage_fingerprint
+
+    def balance(self, upstream: str) -> tuple[str, list[LanguageThreshold]]:
+        """Count entries, derive each language's threshold and every entry's probability."""
+        stage_fingerprint, state = self._stage("entry_counts", upstream, self.config.t_en, self.config.tail_share)
+        if state is None:
+            matched = self.spark.read.parquet(self.checkpoints.data_path("matched"))
+            counts = count_entries(matched)
+            has_matches = self.stats.stages[-1].total.rows_out > 0
+            thresholds = compute_thresholds(counts, self.config.t_en, self.config.tail_share, REFERENCE_LANGUAGE) if has_matches else []
+
+            entries = self.spark.read.parquet(_join(self.config.metadata_dir, ENTRIES_DIR)).select(S.LANG, "entry_id", "entry")
+            entry_counts = entry_probabilities(counts, thresholds).join(entries, on=[S.LANG, "entry_id"], how="left")
+            (
+                entry_counts.select(S.LANG, "entry_id", "entry", "count", "prob")
+                .repartition(1)
+                .sortWithinPartitions(S.LANG, "entry_id")
+                .write.mode("overwrite")
+                .parquet(self.checkpoints.data_path("entry_counts"))
+            )
+            state = {"thresholds": [item.to_dict() for item in thresholds]}
+            self._complete("entry_counts", stage_fingerprint, state)
+
+        thresholds = [LanguageThreshold(**item) for item in state["thresholds"]]
+        return stage_fingerprint, thresholds
+
+    def sample(self, upstream: str) -> str:
+        """Choose one text per image and keep it with its keep probability."""
+        stage_fingerprint, state = self._stage("sampled", upstream, self.config.seed)
+        if state is None:
+            matched = self.spark.read.parquet(self.checkpoints.data_path("matched"))
+            probabilities = self.spark.read.parquet(self.checkpoints.data_path("entry_counts"))
+            chosen = choose_texts(matched, self.config.seed)
+            chosen_counts = _counts_by(chosen, S.LANG, "chosen")
+            sampled = draw_keep(add_keep_probability(chosen.where("chosen").drop("chosen"), probabilities), self.config.seed)
+            path = self.checkpoints.data_path("sampled")
+            sampled.write.mode("overwrite").parquet(path)
+
+            counts = [(row[S.LANG], S.OTHER_TEXT_CHOSEN, row["count"]) for row in chosen_counts if not row["chosen"]]
+            counts += [
+                (row[S.LANG], None if row["kept"] else S.NOT_SAMPLED, row["count"])
+                for row in _counts_by(self.spark.read.parquet(path), S.LANG, "kept")
+            ]
+            state = {"stats": [StageStats.from_counts("sample", counts).to_dict()]}
+            self._complete("sampled", stage_fingerprint, state)
+
+        self._add_stats(state["stats"])
+        return stage_fingerprint
+
+    def write_curated(self, upstream: str) -> str:
+        """Write the kept texts, one per image, sharded by image id."""
+        stage_fingerprint, state = self._stage("curated", upstream, self.config.rows_per_shard)
+        if state is None:
+            sampled = self.spark.read.parquet(self.checkpoints.data_path("sampled"))
+            rows = self.stats.stages[-1].total.rows_out
+            write_shards(
+                sampled.where("kept").select(*CURATED_COLUMNS),
+                self.checkpoints.data_path("curated"),
+                rows,
+                self.config.rows_per_shard,
+                [S.IMAGE_ID],
+            )
+            self._complete("curated", stage_fingerprint, {"rows": rows})
+        return stage_fingerprint
+
+    def publish(self, thresholds: list[LanguageThreshold], annotated_state: dict) -> dict[str, str]:
+        """Move the finished outputs into place, write the reports, then ``_SUCCESS``."""
+        output = self.config.output
+        paths = {name: _join(output, name) for name in PUBLISHED_DIRECTORIES}
+        paths["thresholds"] = _join(output, "thresholds.json")
+        paths["stats"] = _join(output, "stats.json")
+
+        for name in PUBLISHED_DIRECTORIES:
+            publish_directory(self.checkpoints.data_path(name), paths[name])
+            maybe_kill_driver(f"publish:{name}")
+
+        write_json(
+            paths["thresholds"],
+            {"reference_lang": REFERENCE_LANGUAGE, "t_en": self.config.t_en, "languages": [item.to_dict() for item in thresholds]},
+        )
+        stats = self.stats.to_dict()
+        stats["lid_score_histogram"] = annotated_state["lid_score_histogram"]
+        write_json(paths["stats"], stats)
+
+        if self.config.write_report:
+            from curation.report import write_report
+
+            paths["report"] = write_report(output)
+
+        if not self.config.keep_stages:
+            delete_directory(self.checkpoints.stages_dir)
+        write_success_marker(output)
+        return paths
 
 
 def run_curation(spark, config: CurationConfig) -> CurationResult:
     """Run the whole job and return what it wrote."""
-    from pyspark.sql import functions as F
-
-    started = time.monotonic()
     manifest = check_locations(config)
-    metadata_languages = frozenset(manifest["languages"])
+    spark.conf.set("spark.sql.shuffle.partitions", str(config.partitions or spark.sparkContext.defaultParallelism))
+    if config.resume:
+        # The run is incomplete again until it publishes; stale outputs go back to staging.
+        remove_success_marker(config.output)
+        for name in PUBLISHED_DIRECTORIES:
+            restore_unpublished(_join(config.output, name), _join(_join(config.output, "_stages"), name))
 
-    partitions = config.partitions or spark.sparkContext.defaultParallelism
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-    if config.lid_model:
-        spark.sparkContext.addFile(config.lid_model)
-    spark.sparkContext.addFile(config.metadata_dir, recursive=True)
+    run = CurationRun(spark, config, manifest)
+    prepared = run.prepare()
+    annotated, annotated_state = run.annotate(prepared)
+    matched = run.write_matched(annotated)
+    balanced, thresholds = run.balance(matched)
+    sampled = run.sample(balanced)
+    run.write_curated(sampled)
+    paths = run.publish(thresholds, annotated_state)
 
-    stages_dir = _join(config.output, "_stages")
-    paths = {
-        "curated": _join(config.output, "curated"),
-        "matched": _join(config.output, "matched"),
-        "entry_counts": _join(config.output, "entry_counts"),
-        "thresholds": _join(config.output, "thresholds.json"),
-        "stats": _join(config.output, "stats.json"),
-    }
-    stats = RunStats()
-
-    # Read and prepare: parse errors, invalid or empty texts, missing ids, duplicate texts.
-    raw = read_input(spark, config.input)
-    if config.partitions:
-        raw = raw.repartition(partitions)
-    prepared = annotate_prepare(raw, PrepareOptions(max_text_chars=config.max_text_chars))
-    reasons = {row[S.DROP_REASON]: row["count"] for row in _counts_by(prepared, S.DROP_REASON)}
-    bad_rows = reasons.pop(S.BAD_ROW, 0)
-    stats.add(StageStats.from_counts("read", [(None, S.BAD_ROW, bad_rows), (None, None, sum(reasons.values()))]))
-
-    valid = prepared.where(F.col(S.DROP_REASON).isNull()).drop(S.DROP_REASON)
-    deduplicated, duplicates = drop_duplicate_texts(valid)
-    duplicate_rows = duplicates.agg(F.sum("duplicates")).first()[0] or 0
-    kept_rows = reasons.pop(None, 0)
-    prepare_counts = [(None, reason, count) for reason, count in reasons.items()]
-    prepare_counts += [(None, S.DUPLICATE_TEXT, duplicate_rows), (None, None, kept_rows - duplicate_rows)]
-    stats.add(StageStats.from_counts("prepare", prepare_counts))
-    logger.info("prepare done after %.1f s", time.monotonic() - started)
-
-    # Language ID and matching, written once under _stages/ and read back.
-    options = AnnotateOptions(
-        metadata_dir=config.metadata_dir,
-        metadata_languages=metadata_languages,
-        lid_model=config.lid_model,
-        match_buckets=config.match_buckets,
-        kill_worker_marker=kill_worker_marker(),
+    logger.info(
+        "curation finished in %.1f s: %d rows in, %d kept%s",
+        time.monotonic() - run.started,
+        run.stats.stages[0].total.rows_in,
+        run.stats.stages[-1].total.rows_out,
+        f"; resumed stages: {', '.join(run.resumed)}" if run.resumed else "",
     )
-    annotated_path = _join(stages_dir, "annotated")
-    identified = identify_languages(deduplicated, options)
-    match_entries(identified, options, partitions).write.mode("overwrite").parquet(annotated_path)
-    annotated = spark.read.parquet(annotated_path)
-    logger.info("language ID and matching done after %.1f s", time.monotonic() - started)
-
-    has_match = F.size(S.ENTRY_IDS) > 0
-    lang_match_counts = _counts_by(annotated.withColumn("_matched", has_match), S.LANG, "_matched")
-    stats.add(StageStats.from_counts("lid", [(row[S.LANG], None, row["count"]) for row in lang_match_counts]))
-    stats.add(
-        StageStats.from_counts(
-            "match",
-            [(row[S.LANG], None if row["_matched"] else S.NO_MATCH, row["count"]) for row in lang_match_counts],
-        )
-    )
-
-    lid_histogram = lid_score_histogram(annotated)
-
-    matched_rows = stats.stages[-1].total.rows_out
-    write_shards(annotated.where(has_match), paths["matched"], matched_rows, config.rows_per_shard, [S.IMAGE_ID, S.TEXT])
-    matched = spark.read.parquet(paths["matched"])
-
-    # Counts, thresholds and entry probabilities.
-    counts = count_entries(matched)
-    thresholds = compute_thresholds(counts, config.t_en, config.tail_share, REFERENCE_LANGUAGE) if matched_rows else []
-    entries = spark.read.parquet(_join(config.metadata_dir, ENTRIES_DIR)).select(S.LANG, "entry_id", "entry")
-    entry_counts = entry_probabilities(counts, thresholds).join(entries, on=[S.LANG, "entry_id"], how="left")
-    (
-        entry_counts.select(S.LANG, "entry_id", "entry", "count", "prob")
-        .repartition(1)
-        .sortWithinPartitions(S.LANG, "entry_id")
-        .write.mode("overwrite")
-        .parquet(paths["entry_counts"])
-    )
-    probabilities = spark.read.parquet(paths["entry_counts"])
-    write_json(paths["thresholds"], {"reference_lang": REFERENCE_LANGUAGE, "t_en": config.t_en, "languages": [item.to_dict() for item in thresholds]})
-
-    # Sampling: one text per image, kept with its keep probability.
-    sampled_path = _join(stages_dir, "sampled")
-    chosen = choose_texts(matched, config.seed)
-    chosen_counts = _counts_by(chosen, S.LANG, "chosen")
-    sampled = draw_keep(add_keep_probability(chosen.where("chosen").drop("chosen"), probabilities), config.seed)
-    sampled.write.mode("overwrite").parquet(sampled_path)
-    sampled = spark.read.parquet(sampled_path)
-
-    sample_counts = [(row[S.LANG], S.OTHER_TEXT_CHOSEN, row["count"]) for row in chosen_counts if not row["chosen"]]
-    sample_counts += [
-        (row[S.LANG], None if row["kept"] else S.NOT_SAMPLED, row["count"]) for row in _counts_by(sampled, S.LANG, "kept")
-    ]
-    stats.add(StageStats.from_counts("sample", sample_counts))
-
-    curated_rows = stats.stages[-1].total.rows_out
-    curated_columns = [S.IMAGE_ID, S.URL, S.TEXT, S.LANG, S.LID_LABEL, S.LID_SCORE, S.ENTRY_IDS, S.KEEP_PROB]
-    write_shards(
-        sampled.where("kept").select(*curated_columns), paths["curated"], curated_rows, config.rows_per_shard, [S.IMAGE_ID]
-    )
-
-    # Reports last, then the marker that tells readers the run is complete.
-    result = stats.to_dict()
-    result["lid_score_histogram"] = lid_histogram
-    result["seconds"] = round(time.monotonic() - started, 1)
-    write_json(paths["stats"], result)
-    if not config.keep_stages:
-        delete_directory(stages_dir)
-    write_success_marker(config.output)
-    logger.info("curation finished in %.1f s: %d rows in, %d kept", result["seconds"], result["rows_in"], result["rows_out"])
-    return CurationResult(stats=stats, thresholds=thresholds, paths=paths)
+    return CurationResult(stats=run.stats, thresholds=thresholds, paths=paths, resumed_stages=run.resumed)

@@ -53,6 +53,16 @@ class StageStats:
                 stats.by_lang.setdefault(lang, RowCounts()).add(reason, int(count))
         return stats
 
+    @classmethod
+    def from_dict(cls, value: dict) -> "StageStats":
+        """Rebuild stats written by ``to_dict``."""
+
+        def counts(item: dict) -> RowCounts:
+            return RowCounts(rows_in=item["rows_in"], rows_out=item["rows_out"], dropped=dict(item["dropped"]))
+
+        by_lang = {lang: counts(item) for lang, item in value.get("by_lang", {}).items()}
+        return cls(stage=value["stage"], total=counts(value), by_lang=by_lang)
+
     def check(self) -> None:
         if not self.total.balanced():
             raise AccountingError(f"stage {self.stage}: rows in {self.total.rows_in} != rows out + dropped")

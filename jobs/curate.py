@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     output = parser.add_argument_group("output and execution")
     output.add_argument("--output", required=True, help="output directory (local path or any filesystem Spark writes to)")
     output.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty output directory")
+    output.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in OUTPUT: stages that completed with the same inputs and options are skipped",
+    )
+    output.add_argument("--no-report", action="store_true", help="do not write report.html")
     output.add_argument("--rows-per-shard", type=int, default=500_000, help="target rows per output Parquet shard")
     output.add_argument("--max-text-chars", type=int, default=4096, help="texts longer than this, in characters, are dropped")
     output.add_argument("--match-buckets", type=int, default=8, help="hash buckets per language for the matching tasks")
@@ -94,15 +100,19 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 
 
 def _print_summary(result) -> None:
+    """Log the run's summary table: rows per stage, drops by reason and the output paths."""
     stages = result.stats.to_dict()
-    print(f"rows in: {stages['rows_in']}, curated rows: {stages['rows_out']}")
-    print(f"{'stage':<10} {'in':>10} {'out':>10}  dropped")
+    lines = [
+        f"rows in: {stages['rows_in']:,}, curated rows: {stages['rows_out']:,}",
+        f"{'stage':<10} {'rows in':>12} {'rows out':>12}  dropped",
+    ]
     for stage in stages["stages"]:
-        dropped = ", ".join(f"{reason} {count}" for reason, count in stage["dropped"].items()) or "-"
-        print(f"{stage['stage']:<10} {stage['rows_in']:>10} {stage['rows_out']:>10}  {dropped}")
-    print("outputs:")
+        dropped = ", ".join(f"{reason} {count:,}" for reason, count in stage["dropped"].items()) or "-"
+        lines.append(f"{stage['stage']:<10} {stage['rows_in']:>12,} {stage['rows_out']:>12,}  {dropped}")
+    lines.append("outputs:")
     for name, path in result.paths.items():
-        print(f"  {name:<13} {path}")
+        lines.append(f"  {name:<13} {path}")
+    logger.info("summary\n%s", "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         match_buckets=args.match_buckets,
         rows_per_shard=args.rows_per_shard,
         overwrite=args.overwrite,
+        resume=args.resume,
         keep_stages=args.keep_stages,
+        write_report=not args.no_report,
     )
 
     from curation.spark_session import create_spark_session

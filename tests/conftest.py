@@ -37,9 +37,11 @@ def shared_data() -> Path:
 def spark():
     from curation.spark_session import create_spark_session
 
-    session = create_spark_session(master="local[2]", app_name="worldclip-tests", shuffle_partitions=4)
+    # local[2,2]: two cores, and a failed task is retried once, as on a cluster.
+    session = create_spark_session(master="local[2,2]", app_name="worldclip-tests", shuffle_partitions=4)
     yield session
     session.stop()
+
 
 # Fixtures of the training package (a tiny model trained once per session) live in their own
 # module so that the training and evaluation tests can share them.
