@@ -67,7 +67,7 @@ class CurationConfig:
 
 @dataclass
 class CurationResult:
-    """What a run wrote: its accounting, thresholds and output locations."""
+    """The accounting, thresholds and output locations of a finished run."""
 
     stats: RunStats
     thresholds: list[LanguageThreshold]

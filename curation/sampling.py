@@ -34,8 +34,8 @@ def uniform_draw(seed: int, *columns: str, salt: str):
 def choose_texts(matched, seed: int):
     """Return ``matched`` with a boolean ``chosen``: one text per image id, drawn by hash.
 
-    Each text gets a draw from (seed, image id, text); the text with the smallest draw is chosen,
-    and equal draws fall back to the text itself, then the URL.
+    Each text gets a draw from (seed, image id, text), and the text with the smallest draw is
+    chosen. Equal draws fall back to the text itself, then the URL.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F

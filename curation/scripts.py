@@ -79,7 +79,7 @@ def _encodes_in_japanese_charsets(char: str) -> bool:
 
 
 # Function characters of Chinese grammar (particles, pronouns, measure words) that Japanese
-# writes in kana, so kanji-only Japanese text such as a name or a place almost never holds them.
+# writes in kana, so kanji-only Japanese text such as a name or a place almost never contains them.
 # Characters common in Japanese names (和, 都, 那, 上) are left out on purpose.
 CHINESE_FUNCTION_CHARACTERS = frozenset("的了着著在里裡们們这這个吗嗎呢吧很她它被把么麼没沒让讓从")
 
@@ -93,7 +93,7 @@ def correct_chinese_japanese(lid_lang: str | None, text: str) -> str | None:
     """Correct the Chinese/Japanese confusion of LID models with the script of the text.
 
     lid.176 labels many Chinese captions as Japanese. A text labelled Japanese that has no kana
-    is Chinese when it holds a Han character that no Japanese character set encodes, or a
+    is Chinese when it contains a Han character that no Japanese character set encodes, or a
     Chinese function character. A text labelled Chinese that holds kana is Japanese. Other
     kanji-only text (names, places) keeps the model's label, so Japanese is not broken.
     ``lid_lang`` is the metadata language of the model's label; the corrected one is returned.

@@ -18,7 +18,7 @@ def create_spark_session(
     """Return a Spark session for ``master``.
 
     ``master=None`` keeps what ``spark-submit`` configured. The Python workers run the
-    interpreter of the driver unless PYSPARK_PYTHON says otherwise, so local runs never pick
+    interpreter of the driver unless PYSPARK_PYTHON names another one, so local runs never pick
     up another Python by accident.
     """
     from pyspark.sql import SparkSession

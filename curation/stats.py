@@ -37,7 +37,7 @@ class RowCounts:
 
 @dataclass
 class StageStats:
-    """The accounting of one stage, in total and per language where the stage knows it."""
+    """The accounting of one stage, in total and per language once the language is known."""
 
     stage: str
     total: RowCounts = field(default_factory=RowCounts)
