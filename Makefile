@@ -28,7 +28,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(VENV_PYTHON))
 export WORLDCLIP_SHARED_DATA := $(abspath $(SHARED_DATA))
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup curate extract metadata example-metadata eval test bench clean
+.PHONY: setup curate extract metadata example-metadata train eval test bench clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ metadata:
 	$(VENV_PYTHON) jobs/build_metadata.py --wordnet $(SHARED_DATA)/wordnet/omw --wordnet $(SHARED_DATA)/wordnet/omw_wiktionary \
 		--wordnet eng=$(SHARED_DATA)/wordnet/en/wordnet30_synset_head_lemmas.txt --frequency $(SHARED_DATA)/frequency/wordfreq \
 		--output build/metadata $(ARGS)
+
+# Training: `make train CONFIG=h14_worldwide NPROC=8 ARGS='data.shards=/data/shards'`.
+NPROC ?= 1
+TORCHRUN_ARGS ?=
+CONFIG ?= cpu
+
+train:
+	$(VENV)/bin/torchrun $(TORCHRUN_ARGS) --nproc_per_node=$(NPROC) -m training.train --config $(CONFIG) $(ARGS)
 
 eval:
 	$(VENV_PYTHON) -m training.evaluation $(ARGS)

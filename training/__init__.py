@@ -1,0 +1,1 @@
+"""Train worldwide CLIP models on curated shards with open_clip."""
