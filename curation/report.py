@@ -33,10 +33,10 @@ logger = logging.getLogger(__name__)
 
 REPORT_NAME = "report.html"
 TOP_ENTRIES = 10
-# Above this many curated rows the report shows expected counts after balancing instead of
+# Above this many curated rows the report estimates the counts after balancing instead of
 # counting the curated shards on one machine.
 DEFAULT_MAX_CURATED_ROWS = 20_000_000
-# Languages with the most matches that get a panel in the entry-count plot; all get a table row.
+# Languages with the most texts that the per-language plots show; the tables list every language.
 MAX_PLOTTED_LANGUAGES = 24
 # Per-language stages of stats.json and the label each gets in the report.
 LANGUAGE_STAGES = {"lid": "after language ID", "match": "matched", "sample": "curated"}
@@ -48,10 +48,12 @@ class ReportError(ValueError):
 
 @dataclass
 class RunOutputs:
-    """What the report reads from one output directory."""
+    """The files of one output directory, as the report reads them."""
 
     output_dir: str
-    complete: bool
+    # Whether _SUCCESS exists; None when it was not checked, because the job writes the report
+    # just before the marker.
+    complete: bool | None
     stats: dict
     thresholds: dict
     entry_counts: pa.Table
@@ -100,7 +102,11 @@ def count_curated_entries(curated: ds.Dataset) -> pa.Table:
     return merged.rename_columns([S.LANG, "entry_id", "count"]).select([S.LANG, "entry_id", "count"])
 
 
-def read_outputs(output_dir: str, max_curated_rows: int = DEFAULT_MAX_CURATED_ROWS) -> RunOutputs:
+def read_outputs(
+    output_dir: str,
+    max_curated_rows: int = DEFAULT_MAX_CURATED_ROWS,
+    check_success_marker: bool = True,
+) -> RunOutputs:
     """Read the files of one curation run; raise ReportError when one is missing or invalid."""
     filesystem, root = _filesystem(output_dir)
     if filesystem.get_file_info(root).type != fs.FileType.Directory:
@@ -108,18 +114,23 @@ def read_outputs(output_dir: str, max_curated_rows: int = DEFAULT_MAX_CURATED_RO
 
     stats = _read_json(filesystem, _join(root, "stats.json"), f"{output_dir}/stats.json")
     thresholds = _read_json(filesystem, _join(root, "thresholds.json"), f"{output_dir}/thresholds.json")
-    complete = filesystem.get_file_info(_join(root, SUCCESS_MARKER)).type == fs.FileType.File
+    complete = None
+    if check_success_marker:
+        complete = filesystem.get_file_info(_join(root, SUCCESS_MARKER)).type == fs.FileType.File
 
-    entry_counts = _parquet_dataset(filesystem, _join(root, "entry_counts"), f"{output_dir}/entry_counts").to_table(
-        columns=[S.LANG, "entry_id", "entry", "count", "prob"]
-    )
-    curated = _parquet_dataset(filesystem, _join(root, "curated"), f"{output_dir}/curated")
-    curated_rows = curated.count_rows()
-    curated_entry_counts = None
-    if curated_rows <= max_curated_rows:
-        curated_entry_counts = count_curated_entries(curated)
-    else:
-        logger.info("curated output has %d rows, over %d: the report shows expected counts after balancing", curated_rows, max_curated_rows)
+    try:
+        entry_counts = _parquet_dataset(filesystem, _join(root, "entry_counts"), f"{output_dir}/entry_counts").to_table(
+            columns=[S.LANG, "entry_id", "entry", "count", "prob"]
+        )
+        curated = _parquet_dataset(filesystem, _join(root, "curated"), f"{output_dir}/curated")
+        curated_rows = curated.count_rows()
+        curated_entry_counts = None
+        if curated_rows <= max_curated_rows:
+            curated_entry_counts = count_curated_entries(curated)
+        else:
+            logger.info("curated output has %d rows, over %d: the report estimates the counts after balancing", curated_rows, max_curated_rows)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ReportError(f"cannot read the Parquet outputs in {output_dir}: {error}") from error
 
     return RunOutputs(
         output_dir=output_dir,
@@ -155,11 +166,17 @@ def counts_by_language(entry_counts: pa.Table) -> dict[str, np.ndarray]:
     return result
 
 
-def top_entries(table: pa.Table, lang: str, column: str, limit: int = TOP_ENTRIES) -> list[dict]:
-    """Return the ``limit`` rows of ``lang`` with the largest ``column``, ties broken by entry id."""
-    rows = table.filter(pc.equal(table.column(S.LANG), lang))
-    rows = rows.sort_by([(column, "descending"), ("entry_id", "ascending")])
-    return rows.slice(0, limit).to_pylist()
+def top_entries_by_language(table: pa.Table, limit: int = TOP_ENTRIES) -> dict[str, list[dict]]:
+    """Return, per language, the ``limit`` rows with the largest ``count``, ties broken by entry id.
+
+    ``table`` has the columns ``lang``, ``entry_id`` and ``count``, and any others are kept. One
+    sort covers every language, so the cost does not grow with the number of languages.
+    """
+    if table.num_rows == 0:
+        return {}
+    ordered = table.sort_by([(S.LANG, "ascending"), ("count", "descending"), ("entry_id", "ascending")])
+    frame = ordered.to_pandas().groupby(S.LANG, sort=True).head(limit)
+    return {str(lang): group.to_dict("records") for lang, group in frame.groupby(S.LANG, sort=True)}
 
 
 def expected_curated_counts(entry_counts: pa.Table) -> pa.Table:
@@ -223,7 +240,7 @@ def _summary_section(outputs: RunOutputs) -> str:
     rows_out = stats.get("rows_out", 0)
     share = f" ({rows_out / rows_in:.2%} of the input)" if rows_in else ""
     parts = [f"<h1>Curation run report</h1><p>Output directory: <code>{_text(outputs.output_dir)}</code></p>"]
-    if not outputs.complete:
+    if outputs.complete is False:
         parts.append(
             f'<p class="warning">{SUCCESS_MARKER} is missing: the run did not finish, so these files may be partial.</p>'
         )
@@ -243,7 +260,8 @@ def _stages_section(outputs: RunOutputs) -> str:
     stages = outputs.stats.get("stages", [])
     rows = []
     for stage in stages:
-        dropped = ", ".join(f"{reason} {count:,}" for reason, count in stage.get("dropped", {}).items()) or "-"
+        reasons = [f"{reason} {count:,}" for reason, count in stage.get("dropped", {}).items() if count]
+        dropped = ", ".join(reasons) or "-"
         rows.append([stage["stage"], stage["rows_in"], stage["rows_out"], sum(stage.get("dropped", {}).values()), dropped])
     parts = [
         "<h2>Rows in and out per stage</h2>",
@@ -262,7 +280,8 @@ def _languages_section(outputs: RunOutputs) -> str:
     if not by_language:
         return "<h2>Rows per language</h2><p>No text reached language ID.</p>"
     languages = sorted(by_language, key=lambda lang: (-by_language[lang]["after language ID"], lang))
-    series = {label: [by_language[lang][label] for lang in languages] for label in LANGUAGE_STAGES.values()}
+    plotted = languages[:MAX_PLOTTED_LANGUAGES]
+    series = {label: [by_language[lang][label] for lang in plotted] for label in LANGUAGE_STAGES.values()}
 
     from curation.report_plots import plot_rows_by_language
 
@@ -270,15 +289,16 @@ def _languages_section(outputs: RunOutputs) -> str:
     for lang in languages:
         counts = by_language[lang]
         rows.append([lang, *[counts[label] for label in LANGUAGE_STAGES.values()]])
-    return "".join(
-        [
-            "<h2>Rows per language</h2>",
-            '<p class="note">Texts per language after language ID, after matching (at least one metadata entry found) '
-            "and after sampling (one text per image, kept with its keep probability). The axis is logarithmic.</p>",
-            _image(plot_rows_by_language(languages, series), "rows per language and stage"),
-            _table(["language", *LANGUAGE_STAGES.values()], rows, [False, True, True, True]),
-        ]
-    )
+    parts = [
+        "<h2>Rows per language</h2>",
+        '<p class="note">Texts per language after language ID, after matching (at least one metadata entry found) '
+        "and after sampling (one text per image, kept with its keep probability). The axis is logarithmic.</p>",
+        _image(plot_rows_by_language(plotted, series), "rows per language and stage"),
+    ]
+    if len(languages) > len(plotted):
+        parts.append(f'<p class="note">The plot shows the {len(plotted)} languages with the most texts; the table lists all {len(languages)}.</p>')
+    parts.append(_table(["language", *LANGUAGE_STAGES.values()], rows, [False, True, True, True]))
+    return "".join(parts)
 
 
 def _thresholds_section(outputs: RunOutputs) -> str:
@@ -354,27 +374,41 @@ def _top_entries_section(outputs: RunOutputs) -> str:
         parts.append('<p class="note">Before: matched texts per entry. After: curated texts per entry, counted in curated/.</p>')
     else:
         after = expected_curated_counts(outputs.entry_counts)
-        after_label = "expected texts"
+        after_label = "estimated texts"
         parts.append(
-            f'<p class="note">Before: matched texts per entry. After: expected texts per entry, min(count, t_lang), '
-            f"because curated/ has {outputs.curated_rows:,} rows, more than the report counts.</p>"
+            f'<p class="note">Before: matched texts per entry. After: an estimate, min(count, t_lang), because '
+            f"curated/ has {outputs.curated_rows:,} rows, more than the report counts. The estimate leaves out "
+            "texts kept for another of their entries and the choice of one text per image.</p>"
         )
 
+    before = top_entries_by_language(outputs.entry_counts)
+    after_top = top_entries_by_language(after)
     entry_names = {
-        (row[S.LANG], row["entry_id"]): row["entry"]
-        for row in outputs.entry_counts.select([S.LANG, "entry_id", "entry"]).to_pylist()
+        (lang, row["entry_id"]): row["entry"] for lang, rows in before.items() for row in rows
     }
-    languages = sorted(set(outputs.entry_counts.column(S.LANG).to_pylist()))
-    for index, lang in enumerate(languages):
-        before_rows = [[rank + 1, row["entry"], row["count"]] for rank, row in enumerate(top_entries(outputs.entry_counts, lang, "count"))]
+    missing = {(lang, row["entry_id"]) for lang, rows in after_top.items() for row in rows} - set(entry_names)
+    if missing:
+        # Entries that left the head after balancing: look up only those names.
+        names = outputs.entry_counts.select([S.LANG, "entry_id", "entry"]).to_pandas().set_index([S.LANG, "entry_id"])["entry"]
+        entry_names.update({key: names.get(key, f"entry {key[1]}") for key in missing})
+
+    # How many texts each head entry keeps after balancing, for the "before" tables.
+    head_keys = [(lang, row["entry_id"]) for lang, rows in before.items() for row in rows]
+    after_counts = after.select([S.LANG, "entry_id", "count"]).to_pandas().set_index([S.LANG, "entry_id"])["count"]
+    kept = {key: after_counts.get(key, 0) for key in head_keys}
+
+    for index, lang in enumerate(sorted(before)):
+        before_rows = [
+            [rank + 1, row["entry"], int(row["count"]), kept[(lang, row["entry_id"])]] for rank, row in enumerate(before[lang])
+        ]
         after_rows = [
-            [rank + 1, entry_names.get((lang, row["entry_id"]), f"entry {row['entry_id']}"), row["count"]]
-            for rank, row in enumerate(top_entries(after, lang, "count"))
+            [rank + 1, entry_names[(lang, row["entry_id"])], row["count"]]
+            for rank, row in enumerate(after_top.get(lang, []))
         ]
         opened = " open" if index < 3 else ""
         parts.append(
             f"<details{opened}><summary>{_text(lang)}</summary><div class=\"pair\">"
-            f"<div><p>before</p>{_table(['rank', 'entry', 'matched texts'], before_rows, [True, False, True])}</div>"
+            f"<div><p>before</p>{_table(['rank', 'entry', 'matched texts', after_label], before_rows, [True, False, True, True])}</div>"
             f"<div><p>after</p>{_table(['rank', 'entry', after_label], after_rows, [True, False, True])}</div>"
             "</div></details>"
         )
@@ -394,7 +428,7 @@ def _lid_section(outputs: RunOutputs) -> str:
     counts = {lang: item["counts"] for lang, item in histogram.items()}
     parts.append(
         '<p class="note">Score of the predicted language for every text that reached language ID. '
-        "Mass near 0 marks short or mixed-language texts whose language is uncertain.</p>"
+        "Low scores mark short or mixed-language texts, or a language that the model confuses with a close one.</p>"
     )
     parts.append(_image(plot_lid_histogram(first["bins"], counts), "LID score histogram"))
     return "".join(parts)
@@ -420,9 +454,17 @@ def render_report(outputs: RunOutputs) -> str:
     )
 
 
-def write_report(output_dir: str, max_curated_rows: int = DEFAULT_MAX_CURATED_ROWS) -> str:
-    """Write ``report.html`` into the output directory of a curation run and return its path."""
-    outputs = read_outputs(output_dir, max_curated_rows)
+def write_report(
+    output_dir: str,
+    max_curated_rows: int = DEFAULT_MAX_CURATED_ROWS,
+    check_success_marker: bool = False,
+) -> str:
+    """Write ``report.html`` into the output directory of a curation run and return its path.
+
+    The job calls this before it writes ``_SUCCESS``, so the marker is checked, and its absence
+    reported, only with ``check_success_marker``, as the command line does for existing outputs.
+    """
+    outputs = read_outputs(output_dir, max_curated_rows, check_success_marker)
     document = render_report(outputs)
 
     filesystem, root = _filesystem(output_dir)
@@ -444,13 +486,13 @@ def main(argv: list[str] | None = None) -> int:
         "--max-curated-rows",
         type=int,
         default=DEFAULT_MAX_CURATED_ROWS,
-        help="count entries in curated/ only up to this many rows; above it, show expected counts after balancing",
+        help="count entries in curated/ only up to this many rows; above it, estimate the counts after balancing as min(count, t_lang)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     try:
-        path = write_report(args.output_dir, args.max_curated_rows)
+        path = write_report(args.output_dir, args.max_curated_rows, check_success_marker=True)
     except ReportError as error:
         print(f"curation.report: error: {error}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """Figures of the run report, drawn with matplotlib's Agg backend and returned as PNG bytes.
 
 Each function takes plain Python data read from the run's output files, so the figures can be
-drawn on any machine that holds the output directory, without Spark.
+drawn on any machine that can read the output directory, without Spark.
 """
 
 from __future__ import annotations
@@ -144,8 +144,11 @@ def plot_lid_histogram(bins: Sequence[float], counts_by_language: Mapping[str, S
     for lang in largest:
         axes.step(edges, np.append(counts_by_language[lang], counts_by_language[lang][-1]), where="post", linewidth=1.0, label=lang)
     axes.set_xlim(edges[0], edges[-1])
+    # Most texts score near 1, so a log axis keeps the low-score bins visible.
+    axes.set_yscale("log")
+    _plain_log_labels(axes.yaxis)
     axes.set_xlabel("LID score of the predicted language")
-    axes.set_ylabel("texts")
+    axes.set_ylabel("texts (log scale)")
     axes.set_title("LID score histogram")
     axes.legend(fontsize=7, ncol=3, loc="upper left")
     return figure_to_png(figure)
