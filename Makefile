@@ -28,7 +28,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(VENV_PYTHON))
 export WORLDCLIP_SHARED_DATA := $(abspath $(SHARED_DATA))
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup curate extract metadata example-metadata train eval test bench clean
+.PHONY: setup curate extract metadata example-metadata train eval package test test-cluster bench clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,15 @@ train:
 
 eval:
 	$(VENV_PYTHON) -m training.evaluation $(ARGS)
+
+# Cluster packaging: the environment archive and the wheel for spark-submit, in dist/.
+BASE_PYTHON ?=
+
+package:
+	PYTHON="$(VENV_PYTHON)" BASE_PYTHON="$(BASE_PYTHON)" bash packaging/package.sh
+
+test-cluster: package
+	$(VENV_PYTHON) -m pytest -m cluster tests/test_cluster.py $(PYTEST_ARGS)
 
 test:
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)

@@ -107,3 +107,23 @@ def entry_probabilities(counts, thresholds: list[LanguageThreshold]):
         "count",
         F.least(F.lit(1.0), F.col("t") / F.col("count")).alias("prob"),
     )
+
+
+_ENTRY_COUNTS_DDL = "lang string, entry_id int, count long, prob double, entry string"
+
+
+def add_entry_texts(probabilities, metadata_dir: str, metadata_languages: frozenset[str]):
+    """Add each entry's text, read on the executors from the shipped metadata, one task per language."""
+    import pandas as pd
+
+    def with_texts(frame: pd.DataFrame) -> pd.DataFrame:
+        from curation.shipping import local_path
+        from metadata.store import load_language_entries
+
+        lang = frame[S.LANG].iloc[0]
+        entries = load_language_entries(local_path(metadata_dir), lang).entries if lang in metadata_languages else []
+        result = frame[[S.LANG, "entry_id", "count", "prob"]].copy()
+        result["entry"] = [entries[entry_id] for entry_id in frame["entry_id"]]
+        return result
+
+    return probabilities.groupBy(S.LANG).applyInPandas(with_texts, _ENTRY_COUNTS_DDL)

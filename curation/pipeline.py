@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from curation import schemas as S
 from curation.annotate import AnnotateOptions, identify_languages, match_entries
-from curation.balancing import REFERENCE_LANGUAGE, compute_thresholds, count_entries, entry_probabilities
+from curation.balancing import REFERENCE_LANGUAGE, add_entry_texts, compute_thresholds, count_entries, entry_probabilities
 from curation.checkpoints import StageCheckpoints, fingerprint, path_fingerprint
 from curation.faults import kill_worker_marker, maybe_kill_driver
 from curation.inputs import InputSpec, read_input
@@ -31,9 +31,10 @@ from curation.outputs import (
 )
 from curation.prepare import PrepareOptions, annotate_prepare, drop_duplicate_texts
 from curation.sampling import add_keep_probability, choose_texts, draw_keep
+from curation.shipping import ship_metadata
 from curation.stats import RunStats, StageStats
 from curation.thresholds import LanguageThreshold
-from metadata.store import ENTRIES_DIR, verify_metadata
+from metadata.store import verify_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,11 @@ class CurationRun:
         self.resumed: list[str] = []
         self.started = time.monotonic()
 
+        # The workers of the language-ID, matching and balancing stages read these files.
+        if config.lid_model:
+            spark.sparkContext.addFile(config.lid_model)
+        ship_metadata(spark, config.metadata_dir)
+
         # A stage's fingerprint chains the fingerprint of the stage before it.
         self.source_fingerprint = fingerprint(
             "source",
@@ -192,10 +198,6 @@ class CurationRun:
         stage_fingerprint, state = self._stage("annotated", upstream)
         path = self.checkpoints.data_path("annotated")
         if state is None:
-            if self.config.lid_model:
-                self.spark.sparkContext.addFile(self.config.lid_model)
-            self.spark.sparkContext.addFile(self.config.metadata_dir, recursive=True)
-
             prepared = self.spark.read.parquet(self.checkpoints.data_path("prepared"))
             identified = identify_languages(prepared, options)
             match_entries(identified, options, self.partitions).write.mode("overwrite").parquet(path)
@@ -239,8 +241,8 @@ class CurationRun:
             has_matches = self.stats.stages[-1].total.rows_out > 0
             thresholds = compute_thresholds(counts, self.config.t_en, self.config.tail_share, REFERENCE_LANGUAGE) if has_matches else []
 
-            entries = self.spark.read.parquet(_join(self.config.metadata_dir, ENTRIES_DIR)).select(S.LANG, "entry_id", "entry")
-            entry_counts = entry_probabilities(counts, thresholds).join(entries, on=[S.LANG, "entry_id"], how="left")
+            # Entry texts come from the metadata shipped to the executors, one task per language.
+            entry_counts = add_entry_texts(entry_probabilities(counts, thresholds), self.config.metadata_dir, self.metadata_languages)
             (
                 entry_counts.select(S.LANG, "entry_id", "entry", "count", "prob")
                 .repartition(1)
@@ -313,9 +315,13 @@ class CurationRun:
         write_json(paths["stats"], stats)
 
         if self.config.write_report:
-            from curation.report import write_report
+            # The data is complete at this point, so a failed report only costs the report.
+            try:
+                from curation.report import write_report
 
-            paths["report"] = write_report(output)
+                paths["report"] = write_report(output)
+            except Exception as error:  # noqa: BLE001 - any failure of the plots must not fail the run
+                logger.warning("report.html not written (%s); draw it later with `python -m curation.report %s`", error, output)
 
         if not self.config.keep_stages:
             delete_directory(self.checkpoints.stages_dir)
