@@ -28,7 +28,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(VENV_PYTHON))
 export WORLDCLIP_SHARED_DATA := $(abspath $(SHARED_DATA))
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup curate extract metadata example-metadata train eval package test test-cluster bench clean
+.PHONY: setup curate extract metadata example-metadata validate train eval package test test-cluster bench clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ curate: $(if $(EXTRACT_INPUT),extract) $(if $(filter $(EXAMPLE_METADATA),$(METAD
 	$(VENV_PYTHON) jobs/curate.py \
 		$(if $(EXTRACT_INPUT),--input $(EXTRACT_INPUT) --id-col image_id,--input $(INPUT)) \
 		--metadata $(METADATA) --output $(OUTPUT) $(CURATE_ARGS) $(ARGS)
+
+validate:
+	$(VENV_PYTHON) jobs/validate.py $(OUTPUT) --metadata $(METADATA)
 
 metadata:
 	$(VENV_PYTHON) jobs/build_metadata.py --wordnet $(SHARED_DATA)/wordnet/omw --wordnet $(SHARED_DATA)/wordnet/omw_wiktionary \

@@ -27,6 +27,21 @@ _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst", ".snappy")
 _CORRUPT_COLUMN = "_corrupt_record"
 _SCHEMA_PROBE_LINES = 1000
 
+# A JSON escape of a lone surrogate: \ud800 with no low surrogate after it, or \udc00 with no
+# high one before it. An even number of backslashes precedes it, so it is an escape. Jackson
+# decodes it and Spark then stores "?" in its place, which would change the text silently. So
+# the reader marks such a text with the replacement character, and the prepare stage drops it
+# as invalid UTF-8, like undecodable bytes.
+_HIGH_SURROGATE_ESCAPE = r"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW_SURROGATE_ESCAPE = r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_LONE_SURROGATE_ESCAPE = (
+    rf"(?:^|[^\\])(?:\\\\)*"
+    rf"(?:{_HIGH_SURROGATE_ESCAPE}(?!{_LOW_SURROGATE_ESCAPE})|(?<!{_HIGH_SURROGATE_ESCAPE}){_LOW_SURROGATE_ESCAPE})"
+)
+_LONE_SURROGATE_COLUMN = "_lone_surrogate_escape"
+_REPLACEMENT_CHARACTER = "\ufffd"
+_BYTE_ORDER_MARK = "\ufeff"
+
 
 class InputError(ValueError):
     """Raised for an input that cannot be read as asked: missing path, unknown format or column."""
@@ -121,12 +136,23 @@ def _probe_json_keys(spark, path: str) -> list[str]:
     keys: dict[str, None] = {}
     for row in spark.read.text(path).limit(_SCHEMA_PROBE_LINES).collect():
         try:
-            value = json.loads(row.value)
+            value = json.loads(row.value.removeprefix(_BYTE_ORDER_MARK))
         except (json.JSONDecodeError, TypeError):
             continue
         if isinstance(value, dict):
             keys.update(dict.fromkeys(value))
     return list(keys)
+
+
+def _read_lines(spark, path: str):
+    """Return the lines of a text input as ``value``, without a leading byte order mark.
+
+    Windows tools write a byte order mark at the start of a file. It belongs to no row, and in a
+    header it would become part of the first column name.
+    """
+    from pyspark.sql import functions as F
+
+    return spark.read.text(path).select(F.regexp_replace("value", f"^{_BYTE_ORDER_MARK}", "").alias("value"))
 
 
 def _read_jsonl(spark, spec: InputSpec):
@@ -138,12 +164,20 @@ def _read_jsonl(spark, spec: InputSpec):
 
     wanted = [name for name in (spec.id_col, spec.url_col, spec.text_col) if name]
     schema = StructType([StructField(name, StringType()) for name in dict.fromkeys(wanted)] + [StructField(_CORRUPT_COLUMN, StringType())])
-    lines = spark.read.text(spec.path).where(F.trim(F.col("value")) != "")
+    lines = _read_lines(spark, spec.path).where(F.trim(F.col("value")) != "")
+    # NOTE: the check looks at the whole line, so a lone surrogate in another field, such as the
+    # URL, also marks the text.
+    lone_surrogate = F.col("value").contains("\\u") & F.col("value").rlike(_LONE_SURROGATE_ESCAPE)
     parsed = lines.select(
         F.from_json(
             "value", schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT_COLUMN}
-        ).alias("row")
-    ).select("row.*")
+        ).alias("row"),
+        lone_surrogate.alias(_LONE_SURROGATE_COLUMN),
+    ).select("row.*", _LONE_SURROGATE_COLUMN)
+
+    text = F.col(f"`{spec.text_col}`")
+    marked_text = F.when(F.col(_LONE_SURROGATE_COLUMN) & text.isNotNull(), F.concat(F.lit(_REPLACEMENT_CHARACTER), text))
+    parsed = parsed.withColumn(spec.text_col, marked_text.otherwise(text))
     return _select(parsed, spec, available, F.col(_CORRUPT_COLUMN).isNotNull())
 
 
@@ -151,7 +185,7 @@ def _read_tsv(spark, spec: InputSpec):
     """Read TSV as lines split on tabs: a line with more or fewer fields than the header is bad."""
     from pyspark.sql import functions as F
 
-    lines = spark.read.text(spec.path)
+    lines = _read_lines(spark, spec.path)
     first = lines.first()
     if first is None:
         raise InputError(f"{spec.path} is empty; a TSV input needs a header line")

@@ -119,7 +119,7 @@ class CurationRun:
         self.started = time.monotonic()
 
         # The workers of the language-ID, matching and balancing stages read these files.
-        if config.lid_model:
+        if config.lid_model and not spark.sparkContext.master.startswith("local"):
             spark.sparkContext.addFile(config.lid_model)
         ship_metadata(spark, config.metadata_dir)
 

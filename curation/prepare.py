@@ -12,9 +12,13 @@ from curation import schemas as S
 from curation.ids import IMAGE_ID_HEX_DIGITS
 
 # Control characters (C0, DEL, C1), tabs and line breaks included, become spaces. Bidirectional
-# embeddings, overrides and isolates are removed: they only reorder how a text is shown.
+# marks, embeddings, overrides and isolates are removed: they only change how a text is shown.
+# Runs of whitespace and Unicode space separators (no-break, em, ideographic space) become one
+# space. Zero-width joiners and non-joiners stay, because emoji sequences and Indic and Persian
+# words need them.
 _CONTROL_CHARACTERS = r"[\p{Cc}\u2028\u2029]"
-_BIDI_CONTROLS = r"[\u202A-\u202E\u2066-\u2069]"
+_BIDI_CONTROLS = r"[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]"
+_WHITESPACE_RUN = r"[\s\p{Z}]+"
 _REPLACEMENT_CHARACTER = "\ufffd"
 
 
@@ -35,7 +39,7 @@ def annotate_prepare(raw, options: PrepareOptions):
     cleaned_text = F.trim(
         F.regexp_replace(
             F.regexp_replace(F.regexp_replace(F.col("_text"), _BIDI_CONTROLS, ""), _CONTROL_CHARACTERS, " "),
-            r"\s+",
+            _WHITESPACE_RUN,
             " ",
         )
     )

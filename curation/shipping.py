@@ -30,13 +30,18 @@ def local_path(path: str) -> str:
 def ship_metadata(spark, metadata_dir: str) -> None:
     """Make the metadata directory available to every executor under its base name.
 
-    Spark ships a local directory with ``addFile`` only under a local master, so on a cluster
-    the directory is zipped on the driver and shipped as an archive that executors unpack under
-    the same name, where ``SparkFiles.get`` finds it.
+    Under a local master nothing is shipped. On a cluster a local directory is zipped on the
+    driver and shipped as an archive that executors unpack under the same name, where
+    ``SparkFiles.get`` finds it.
     """
+    # NOTE: files are shipped by base name, so one Spark session cannot curate with two
+    # metadata directories of the same name on a cluster: Spark rejects the second.
     context = spark.sparkContext
+    if context.master.startswith("local"):
+        # Local workers read the driver's path directly, so nothing is shipped.
+        return
     is_local_path = "://" not in metadata_dir or metadata_dir.startswith("file:")
-    if not is_local_path or context.master.startswith("local"):
+    if not is_local_path:
         context.addFile(metadata_dir, recursive=True)
         return
 
