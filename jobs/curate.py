@@ -99,7 +99,7 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error(f"LID model not found: {args.lid_model}; pass a fastText .bin or .ftz file to --lid-model")
 
 
-def _print_summary(result) -> None:
+def _log_summary(result) -> None:
     """Log the run's summary table: rows per stage, drops by reason and the output paths."""
     stages = result.stats.to_dict()
     lines = [
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         spark.stop()
 
-    _print_summary(result)
+    _log_summary(result)
     return 0
 
 
