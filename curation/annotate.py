@@ -1,20 +1,26 @@
 """Language-ID and matching stages: the two steps that run Python on the workers.
 
 Both run on Arrow record batches through ``mapInArrow``. Language ID loads the fastText model
-once per Python worker. Matching runs after the rows are grouped by language, so a task builds
-only the automata of the languages it sees; a worker keeps them for its next tasks.
+once per Python worker. Before matching, ``plan_match_tasks`` spreads the rows over tasks from
+the row count of each language. A large language such as English is split into hash buckets of
+at most ``rows_per_task`` rows each, and small languages share tasks. So no task gets more than
+a bounded share of the rows, the tasks get roughly equal row counts, and a task builds only the
+automata of the few languages it gets. A worker keeps the automata for its next tasks, within
+the bound of its ``MatcherCache``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import pyarrow as pa
 
 from curation import schemas as S
+from curation.shipping import local_path
 
 logger = logging.getLogger(__name__)
 
@@ -23,26 +29,20 @@ _LID_DDL = f"{S.IMAGE_ID} string, {S.URL} string, {S.TEXT} string, {S.LANG} stri
 
 @dataclass(frozen=True)
 class AnnotateOptions:
-    """Where the models live and how rows are spread over matching tasks."""
+    """Options of the language-ID and matching stages: model locations and task sizes.
+
+    A matching task gets about total rows / partitions, and at most ``max_task_rows``: one
+    million rows take minutes on one core at a few thousand rows per second, so a task that
+    fails and reruns costs little. ``automaton_cache_entries`` bounds the entries a Python worker
+    keeps in automata, and small languages share a task only while their entries fit in it.
+    """
 
     metadata_dir: str
     metadata_languages: frozenset[str]
     lid_model: str | None = None
-    match_buckets: int = 8
     automaton_cache_entries: int = 2_000_000
+    max_task_rows: int | None = 1_000_000
     kill_worker_marker: str | None = None
-
-
-def _local_path(path: str) -> str:
-    """Return ``path`` on this worker: as given, or the copy Spark shipped with addFile."""
-    if os.path.exists(path):
-        return path
-    from pyspark import SparkFiles
-
-    shipped = SparkFiles.get(os.path.basename(os.path.normpath(path)))
-    if not os.path.exists(shipped):
-        raise FileNotFoundError(f"{path} is neither on this worker nor shipped with the job")
-    return shipped
 
 
 def identify_languages(prepared, options: AnnotateOptions):
@@ -53,7 +53,7 @@ def identify_languages(prepared, options: AnnotateOptions):
     def identify_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from curation.lid import get_identifier
 
-        identifier = get_identifier(_local_path(lid_model) if lid_model else None)
+        identifier = get_identifier(local_path(lid_model) if lid_model else None)
         for batch in batches:
             texts = batch.column(S.TEXT).to_pylist()
             result = identifier.identify(texts, languages)
@@ -72,10 +72,15 @@ def identify_languages(prepared, options: AnnotateOptions):
     return prepared.select(S.IMAGE_ID, S.URL, S.TEXT).mapInArrow(identify_batches, _LID_DDL)
 
 
-_matcher_caches: dict[str, object] = {}
+_matcher_caches: dict[tuple, object] = {}
 
 
 def _matcher_cache(metadata_dir: str, languages: frozenset[str], max_entries: int):
+    """Return this worker's automaton cache for ``metadata_dir``, created on first use.
+
+    The cache is keyed by the manifest's size and modification time too, so metadata rebuilt
+    at the same path while a worker lives gets new automata, never stale entry ids.
+    """
     from curation.matching import MatcherCache
     from metadata.store import load_language_entries
 
@@ -83,48 +88,283 @@ def _matcher_cache(metadata_dir: str, languages: frozenset[str], max_entries: in
         # A language the metadata lacks, such as an absent `other` bucket, matches nothing.
         return load_language_entries(metadata_dir, lang).entries if lang in languages else []
 
-    cache = _matcher_caches.get(metadata_dir)
+    from metadata.store import MANIFEST_NAME
+
+    manifest = os.stat(os.path.join(metadata_dir, MANIFEST_NAME))
+    key = (metadata_dir, manifest.st_size, manifest.st_mtime_ns)
+    cache = _matcher_caches.get(key)
     if cache is None:
+        # Automata of an older build of this directory are dropped with their cache.
+        for stale in [item for item in _matcher_caches if item[0] == metadata_dir]:
+            del _matcher_caches[stale]
         cache = MatcherCache(load_entries, max_entries)
-        _matcher_caches[metadata_dir] = cache
+        _matcher_caches[key] = cache
     return cache
 
 
-def match_entries(identified, options: AnnotateOptions, partitions: int):
-    """Group rows by language and add the ids of the metadata entries each text contains."""
+# Planning: how many hash buckets each language gets and which task each bucket goes to.
+
+
+@dataclass(frozen=True)
+class LanguageTasks:
+    """The matching tasks of one language: buckets ``0 .. buckets - 1`` go to tasks ``first_task ..``."""
+
+    lang: str
+    rows: int
+    first_task: int
+    buckets: int
+
+
+@dataclass(frozen=True)
+class MatchPlan:
+    """The assignment of every (language, hash bucket) to a matching task."""
+
+    tasks: int
+    rows_per_task: int
+    languages: tuple[LanguageTasks, ...]
+
+    def expected_task_rows(self) -> list[int]:
+        """Return the rows each task gets if every bucket of a language is equally full."""
+        rows = [0] * self.tasks
+        for item in self.languages:
+            for bucket in range(item.buckets):
+                # Bucket b of a language gets rows // buckets rows, plus one for the remainder.
+                extra = 1 if bucket < item.rows % item.buckets else 0
+                rows[item.first_task + bucket] += item.rows // item.buckets + extra
+        return rows
+
+    def task_languages(self) -> list[list[str]]:
+        """Return the languages of each task."""
+        languages: list[list[str]] = [[] for _ in range(self.tasks)]
+        for item in self.languages:
+            for bucket in range(item.buckets):
+                languages[item.first_task + bucket].append(item.lang)
+        return languages
+
+
+def plan_match_tasks(
+    language_rows: Mapping[str, int],
+    target_tasks: int,
+    max_task_rows: int | None = None,
+    language_entries: Mapping[str, int] | None = None,
+    max_task_entries: int | None = None,
+) -> MatchPlan:
+    """Plan the matching tasks from the row count of each language.
+
+    A task gets at most ``rows_per_task`` rows: about total rows / ``target_tasks``, lowered to
+    ``max_task_rows`` when that is smaller. A language with more rows than that is split into
+    ``ceil(rows / rows_per_task)`` hash buckets, one task each. Smaller languages are packed
+    into shared tasks, largest first (first-fit decreasing), while the rows fit in
+    ``rows_per_task`` and their metadata entries fit in ``max_task_entries``. The plan depends only
+    on its arguments, so a rerun on the same input plans the same tasks.
+    """
+    if target_tasks < 1:
+        raise ValueError(f"target_tasks must be at least 1, got {target_tasks}")
+    if max_task_rows is not None and max_task_rows < 1:
+        raise ValueError(f"max_task_rows must be at least 1, got {max_task_rows}")
+    negative = {lang: rows for lang, rows in language_rows.items() if rows < 0}
+    if negative:
+        raise ValueError(f"row counts must not be negative: {negative}")
+
+    total_rows = sum(language_rows.values())
+    rows_per_task = max(1, math.ceil(total_rows / target_tasks))
+    if max_task_rows is not None:
+        rows_per_task = min(rows_per_task, max_task_rows)
+    entries = language_entries or {}
+
+    ordered = sorted(language_rows.items(), key=lambda item: (-item[1], item[0]))
+    planned: list[LanguageTasks] = []
+    next_task = 0
+
+    # Large languages: their own tasks, one per hash bucket.
+    small: list[tuple[str, int]] = []
+    for lang, rows in ordered:
+        if rows <= rows_per_task:
+            small.append((lang, rows))
+            continue
+        buckets = math.ceil(rows / rows_per_task)
+        planned.append(LanguageTasks(lang=lang, rows=rows, first_task=next_task, buckets=buckets))
+        next_task += buckets
+
+    # Small languages: first-fit decreasing into shared tasks.
+    shared_rows: list[int] = []
+    shared_entries: list[int] = []
+    for lang, rows in small:
+        lang_entries = entries.get(lang, 0)
+        slot = None
+        for index, used in enumerate(shared_rows):
+            fits_rows = used + rows <= rows_per_task
+            fits_entries = max_task_entries is None or shared_entries[index] + lang_entries <= max_task_entries
+            if fits_rows and fits_entries:
+                slot = index
+                break
+        if slot is None:
+            shared_rows.append(0)
+            shared_entries.append(0)
+            slot = len(shared_rows) - 1
+        shared_rows[slot] += rows
+        shared_entries[slot] += lang_entries
+        planned.append(LanguageTasks(lang=lang, rows=rows, first_task=next_task + slot, buckets=1))
+
+    tasks = max(1, next_task + len(shared_rows))
+    ordered_plan = tuple(sorted(planned, key=lambda item: (item.first_task, item.lang)))
+    return MatchPlan(tasks=tasks, rows_per_task=rows_per_task, languages=ordered_plan)
+
+
+def count_language_rows(identified) -> dict[str, int]:
+    """Return the number of rows of each language; only one row per language reaches the driver."""
+    return {row[S.LANG]: row["count"] for row in identified.groupBy(S.LANG).count().collect()}
+
+
+def metadata_entry_counts(metadata_dir: str) -> dict[str, int]:
+    """Return the number of entries of each language, read from the metadata manifest."""
+    from metadata.store import read_manifest
+
+    return {lang: item["entries"] for lang, item in read_manifest(metadata_dir)["languages"].items()}
+
+
+_MASK32 = 0xFFFFFFFF
+
+
+def _rotate_left32(value: int, bits: int) -> int:
+    return ((value << bits) | (value >> (32 - bits))) & _MASK32
+
+
+def spark_hash_int(value: int, seed: int = 42) -> int:
+    """Return Spark's Murmur3 hash of a 32-bit int column, as ``pyspark.sql.functions.hash`` computes it."""
+    k1 = (value & _MASK32) * 0xCC9E2D51 & _MASK32
+    k1 = _rotate_left32(k1, 15) * 0x1B873593 & _MASK32
+    h1 = (seed & _MASK32) ^ k1
+    h1 = (_rotate_left32(h1, 13) * 5 + 0xE6546B64) & _MASK32
+    h1 ^= 4
+    h1 ^= h1 >> 16
+    h1 = h1 * 0x85EBCA6B & _MASK32
+    h1 ^= h1 >> 13
+    h1 = h1 * 0xC2B2AE35 & _MASK32
+    h1 ^= h1 >> 16
+    return h1 - (1 << 32) if h1 & 0x80000000 else h1
+
+
+def partition_keys(partitions: int) -> list[int]:
+    """Return, for each partition p, an int key that Spark's hash partitioning sends to p.
+
+    ``repartition(n, column)`` places a row in partition ``pmod(hash(column), n)``, with the
+    Murmur3 hash (seed 42) of ``spark_hash_int``. So giving the rows of task p the key ``keys[p]``
+    makes each planned task exactly one partition. A test checks this against Spark itself.
+    """
+    keys: list[int | None] = [None] * partitions
+    missing = partitions
+    candidate = 0
+    while missing:
+        partition = spark_hash_int(candidate) % partitions
+        if keys[partition] is None:
+            keys[partition] = candidate
+            missing -= 1
+        candidate += 1
+    return [key for key in keys if key is not None]
+
+
+def assign_match_tasks(identified, plan: MatchPlan):
+    """Repartition ``identified`` into the plan's tasks, each sorted by language.
+
+    A row of a language the plan lacks goes to task 0, so no row is dropped. The helper columns
+    are removed again, so the result has the columns of ``identified``.
+    """
     from pyspark.sql import functions as F
 
+    spark = identified.sparkSession
+    columns = identified.columns
+    language_table = spark.createDataFrame(
+        [(item.lang, item.first_task, item.buckets) for item in plan.languages],
+        f"{S.LANG} string, _first_task int, _buckets int",
+    )
+    key_table = spark.createDataFrame(list(enumerate(partition_keys(plan.tasks))), "_task int, _key int")
+
+    bucket = F.pmod(F.xxhash64(S.IMAGE_ID, S.TEXT), F.col("_buckets"))
+    task = F.coalesce((F.col("_first_task") + bucket).cast("int"), F.lit(0))
+    with_task = identified.join(F.broadcast(language_table), on=S.LANG, how="left").withColumn("_task", task)
+    with_key = with_task.join(F.broadcast(key_table), on="_task", how="left")
+    return with_key.repartition(plan.tasks, F.col("_key")).sortWithinPartitions(S.LANG).select(*columns)
+
+
+# Matching on the workers.
+
+
+def match_record_batches(
+    batches: Iterator[pa.RecordBatch],
+    metadata_dir: str,
+    languages: frozenset[str],
+    max_entries: int,
+    kill_marker: str | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Add ``entry_ids`` to annotated record batches whose rows are sorted by language."""
+    from curation.faults import maybe_kill_worker
+
+    cache = _matcher_cache(local_path(metadata_dir), languages, max_entries)
+    for batch in batches:
+        maybe_kill_worker(kill_marker)
+        langs = batch.column(S.LANG).to_pylist()
+        texts = batch.column(S.TEXT).to_pylist()
+        entry_ids: list[list[int]] = []
+        current_lang = None
+        matcher = None
+        for lang, text in zip(langs, texts):
+            # Rows arrive sorted by language, so the cache is consulted once per run of a language.
+            if lang != current_lang or matcher is None:
+                matcher = cache.get(lang)
+                current_lang = lang
+            entry_ids.append(matcher.match(text))
+        yield pa.RecordBatch.from_arrays(
+            [
+                batch.column(S.IMAGE_ID),
+                batch.column(S.URL),
+                batch.column(S.TEXT),
+                batch.column(S.LANG),
+                batch.column(S.LID_LABEL),
+                batch.column(S.LID_SCORE),
+                pa.array(entry_ids, pa.list_(pa.int32())),
+            ],
+            names=[S.IMAGE_ID, S.URL, S.TEXT, S.LANG, S.LID_LABEL, S.LID_SCORE, S.ENTRY_IDS],
+        )
+
+
+def plan_for(identified, options: AnnotateOptions, partitions: int, language_rows: Mapping[str, int]) -> MatchPlan:
+    """Plan the matching tasks of ``identified`` from its language row counts and the metadata."""
+    plan = plan_match_tasks(
+        language_rows,
+        target_tasks=partitions,
+        max_task_rows=options.max_task_rows,
+        language_entries=metadata_entry_counts(options.metadata_dir),
+        max_task_entries=options.automaton_cache_entries,
+    )
+    logger.info(
+        "matching plan: %d tasks of at most %d rows for %d languages", plan.tasks, plan.rows_per_task, len(plan.languages)
+    )
+    return plan
+
+
+def match_entries(identified, options: AnnotateOptions, partitions: int, language_rows: Mapping[str, int] | None = None):
+    """Spread rows over matching tasks by language and add the ids of the entries each text contains.
+
+    ``language_rows`` is the row count of each language in ``identified``. Pass it when the
+    caller has it, for example from a written language-ID stage. Without it, ``identified`` is
+    persisted on the executors' disks and counted first, so language ID still runs once.
+    """
+    if language_rows is None:
+        from pyspark import StorageLevel
+
+        # NOTE: the persisted rows stay on the executors' disks until the session ends or the
+        # caller unpersists the DataFrame it passed in.
+        identified = identified.persist(StorageLevel.DISK_ONLY)
+        language_rows = count_language_rows(identified)
+
+    plan = plan_for(identified, options, partitions, language_rows)
     metadata_dir = options.metadata_dir
     languages = options.metadata_languages
     max_entries = options.automaton_cache_entries
     kill_marker = options.kill_worker_marker
 
     def match_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from curation.faults import maybe_kill_worker
+        yield from match_record_batches(batches, metadata_dir, languages, max_entries, kill_marker)
 
-        cache = _matcher_cache(_local_path(metadata_dir), languages, max_entries)
-        for batch in batches:
-            maybe_kill_worker(kill_marker)
-            langs = batch.column(S.LANG).to_pylist()
-            texts = batch.column(S.TEXT).to_pylist()
-            entry_ids: list[list[int]] = []
-            for lang, text in zip(langs, texts):
-                entry_ids.append(cache.get(lang).match(text))
-            yield pa.RecordBatch.from_arrays(
-                [
-                    batch.column(S.IMAGE_ID),
-                    batch.column(S.URL),
-                    batch.column(S.TEXT),
-                    batch.column(S.LANG),
-                    batch.column(S.LID_LABEL),
-                    batch.column(S.LID_SCORE),
-                    pa.array(entry_ids, pa.list_(pa.int32())),
-                ],
-                names=[S.IMAGE_ID, S.URL, S.TEXT, S.LANG, S.LID_LABEL, S.LID_SCORE, S.ENTRY_IDS],
-            )
-
-    # Rows of one language are spread over a few hash buckets, so a large language such as
-    # English does not land in a single task, and each task sees few languages.
-    bucket = F.pmod(F.xxhash64(S.IMAGE_ID, S.TEXT), F.lit(options.match_buckets))
-    grouped = identified.repartition(partitions, F.col(S.LANG), bucket).sortWithinPartitions(S.LANG)
-    return grouped.mapInArrow(match_batches, S.ANNOTATED_DDL)
+    return assign_match_tasks(identified, plan).mapInArrow(match_batches, S.ANNOTATED_DDL)

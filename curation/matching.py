@@ -12,6 +12,8 @@ inside running text.
 from __future__ import annotations
 
 import logging
+import time
+from array import array
 from collections import OrderedDict
 from typing import Callable, Iterable, Sequence
 
@@ -46,25 +48,31 @@ class EntryMatcher:
     """An Aho-Corasick automaton over the entries of one language.
 
     ``entries[i]`` is the entry with id ``i``. Empty entries and entries made only of
-    whitespace are skipped, because they would match every text.
+    whitespace are skipped, because they would match every text. The automaton stores one
+    integer per key (``STORE_INTS``) and the key lengths sit in a compact array, so a large
+    language costs no Python object per entry.
     """
 
     def __init__(self, lang: str, entries: Sequence[str]) -> None:
         self.lang = lang
         self.entry_count = len(entries)
-        self._automaton = ahocorasick.Automaton()
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        self._key_lengths = array("i", [0]) * len(entries)
+        # Entries that differ only in surrounding whitespace share one key: the first entry id
+        # is the automaton's value, the others are listed here.
+        self._shared_keys: dict[int, list[int]] = {}
 
         added = 0
         for entry_id, entry in enumerate(entries):
             key = entry.strip()
             if not key:
                 continue
-            existing = self._automaton.get(key, None)
-            if existing is None:
-                self._automaton.add_word(key, (len(key), [entry_id]))
+            first_id = self._automaton.get(key, -1)
+            if first_id < 0:
+                self._automaton.add_word(key, entry_id)
+                self._key_lengths[entry_id] = len(key)
             else:
-                # Two entries that differ only in surrounding whitespace share one key.
-                existing[1].append(entry_id)
+                self._shared_keys.setdefault(first_id, []).append(entry_id)
             added += 1
 
         if added:
@@ -79,14 +87,17 @@ class EntryMatcher:
 
         normalized = normalize_for_matching(text)
         found: set[int] = set()
-        for end, (length, entry_ids) in self._automaton.iter(normalized):
-            start = end - length + 1
+        for end, entry_id in self._automaton.iter(normalized):
+            start = end - self._key_lengths[entry_id] + 1
             # The normalised text starts and ends with a space, so both neighbours exist.
             if not _is_boundary(normalized[start - 1], normalized[start]):
                 continue
             if not _is_boundary(normalized[end + 1], normalized[end]):
                 continue
-            found.update(entry_ids)
+            found.add(entry_id)
+            shared = self._shared_keys.get(entry_id)
+            if shared:
+                found.update(shared)
         return sorted(found)
 
     def match_many(self, texts: Iterable[str]) -> list[list[int]]:
@@ -97,30 +108,50 @@ class EntryMatcher:
 class MatcherCache:
     """Automata of recently used languages, bounded by their total number of entries.
 
-    A Python worker keeps the automata across the tasks it runs and drops the least recently
-    used language when a new one does not fit, so its memory follows the largest languages it
-    sees, not the sum over all languages.
+    A Python worker keeps the automata across the tasks it runs. Before it builds the automaton
+    of a new language, it drops least recently used languages until the new one fits within
+    ``max_entries``, so it keeps at most ``max_entries`` entries plus the language being built.
+    A single language larger than ``max_entries`` is still built, and is then the only one kept.
+    The matching stage gives each task few languages, so a worker's peak memory follows the
+    largest language (or the bound), not the sum over all languages.
     """
 
     def __init__(self, load_entries: Callable[[str], Sequence[str]], max_entries: int = 2_000_000) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, got {max_entries}")
         self._load_entries = load_entries
         self._max_entries = max_entries
         self._matchers: OrderedDict[str, EntryMatcher] = OrderedDict()
+        self._held_entries = 0
+        self.builds = 0
+        self.build_seconds = 0.0
+
+    @property
+    def held_entries(self) -> int:
+        """The number of entries over all automata held now."""
+        return self._held_entries
 
     def get(self, lang: str) -> EntryMatcher:
+        """Return the automaton of ``lang``, building it on first use."""
         matcher = self._matchers.get(lang)
         if matcher is not None:
             self._matchers.move_to_end(lang)
             return matcher
 
-        matcher = EntryMatcher(lang, self._load_entries(lang))
-        held = sum(item.entry_count for item in self._matchers.values())
-        while self._matchers and held + matcher.entry_count > self._max_entries:
+        entries = self._load_entries(lang)
+        while self._matchers and self._held_entries + len(entries) > self._max_entries:
             evicted_lang, evicted = self._matchers.popitem(last=False)
-            held -= evicted.entry_count
-            logger.debug("evicted automaton of %s", evicted_lang)
+            self._held_entries -= evicted.entry_count
+            logger.debug("evicted automaton of %s (%d entries)", evicted_lang, evicted.entry_count)
+
+        started = time.perf_counter()
+        matcher = EntryMatcher(lang, entries)
         self._matchers[lang] = matcher
+        self._held_entries += matcher.entry_count
+        self.builds += 1
+        self.build_seconds += time.perf_counter() - started
         return matcher
 
     def languages(self) -> list[str]:
+        """Return the languages held, least recently used first."""
         return list(self._matchers)

@@ -1,0 +1,116 @@
+"""Matching task plan: skewed languages split into buckets, small ones packed, rows placed exactly."""
+
+import pytest
+
+from curation import schemas as S
+from curation.annotate import assign_match_tasks, plan_match_tasks
+
+SKEWED_ROWS = {"en": 6000, "de": 1200, "fr": 500, "ja": 300, "tr": 40, "cs": 10, "other": 150}
+
+
+def test_plan_splits_large_language_into_buckets():
+    plan = plan_match_tasks(SKEWED_ROWS, target_tasks=8)
+    english = next(item for item in plan.languages if item.lang == "en")
+    assert plan.rows_per_task == 1025
+    assert english.buckets == 6
+
+
+def test_plan_bounds_rows_of_every_task():
+    plan = plan_match_tasks(SKEWED_ROWS, target_tasks=8)
+    task_rows = plan.expected_task_rows()
+    assert max(task_rows) <= plan.rows_per_task
+    assert sum(task_rows) == sum(SKEWED_ROWS.values())
+
+
+def test_plan_packs_small_languages_together():
+    plan = plan_match_tasks(SKEWED_ROWS, target_tasks=8)
+    shared = [langs for langs in plan.task_languages() if len(langs) > 1]
+    assert shared
+    assert all("en" not in langs for langs in shared)
+
+
+def test_plan_respects_max_task_rows():
+    plan = plan_match_tasks(SKEWED_ROWS, target_tasks=2, max_task_rows=500)
+    assert plan.rows_per_task == 500
+    assert max(plan.expected_task_rows()) <= 500
+
+
+def test_plan_respects_entry_bound_when_packing():
+    rows = {"a": 10, "b": 10, "c": 10}
+    entries = {"a": 600, "b": 600, "c": 300}
+    plan = plan_match_tasks(rows, target_tasks=1, language_entries=entries, max_task_entries=1000)
+    for langs in plan.task_languages():
+        assert sum(entries[lang] for lang in langs) <= 1000
+
+
+def test_plan_every_task_has_rows():
+    plan = plan_match_tasks(SKEWED_ROWS, target_tasks=8)
+    assert all(rows > 0 for rows in plan.expected_task_rows())
+
+
+def test_plan_is_deterministic():
+    first = plan_match_tasks(SKEWED_ROWS, target_tasks=8)
+    second = plan_match_tasks(dict(reversed(list(SKEWED_ROWS.items()))), target_tasks=8)
+    assert first == second
+
+
+def test_plan_of_empty_input_has_one_task():
+    plan = plan_match_tasks({}, target_tasks=4)
+    assert plan.tasks == 1
+    assert plan.languages == ()
+
+
+@pytest.mark.parametrize("arguments", [{"target_tasks": 0}, {"target_tasks": 2, "max_task_rows": 0}])
+def test_plan_rejects_invalid_bounds(arguments):
+    with pytest.raises(ValueError):
+        plan_match_tasks(SKEWED_ROWS, **arguments)
+
+
+def test_plan_rejects_negative_rows():
+    with pytest.raises(ValueError, match="negative"):
+        plan_match_tasks({"en": -1}, target_tasks=2)
+
+
+def test_assign_places_each_task_in_one_partition(spark):
+    from pyspark.sql import functions as F
+
+    language_rows = {lang: max(1, count // 10) for lang, count in SKEWED_ROWS.items()}
+    rows = [(f"{lang}-{index}", f"u{index}", f"text {index}", lang) for lang, count in language_rows.items() for index in range(count)]
+    frame = spark.createDataFrame(rows, f"{S.IMAGE_ID} string, {S.URL} string, {S.TEXT} string, {S.LANG} string")
+    plan = plan_match_tasks(language_rows, target_tasks=8)
+
+    assigned = assign_match_tasks(frame, plan)
+    per_partition = assigned.withColumn("partition", F.spark_partition_id()).groupBy("partition", S.LANG).count().collect()
+
+    assert assigned.rdd.getNumPartitions() == plan.tasks
+    assert assigned.columns == frame.columns
+    assert sum(row["count"] for row in per_partition) == sum(language_rows.values())
+    planned = plan.task_languages()
+    for row in per_partition:
+        assert row[S.LANG] in planned[row["partition"]]
+
+
+def test_assign_keeps_rows_of_unplanned_language(spark):
+    frame = spark.createDataFrame(
+        [("a", "u", "t", "en"), ("b", "u", "t", "xx")], f"{S.IMAGE_ID} string, {S.URL} string, {S.TEXT} string, {S.LANG} string"
+    )
+    plan = plan_match_tasks({"en": 1}, target_tasks=2)
+    assert sorted(row[S.LANG] for row in assign_match_tasks(frame, plan).collect()) == ["en", "xx"]
+
+
+def test_spark_hash_int_equals_spark_hash(spark):
+    from pyspark.sql import functions as F
+
+    from curation.annotate import spark_hash_int
+
+    values = [0, 1, -1, 7, 123456, 2**31 - 1, -(2**31)]
+    frame = spark.createDataFrame([(value,) for value in values], "value int")
+    expected = [row["hashed"] for row in frame.select(F.hash("value").alias("hashed")).collect()]
+    assert [spark_hash_int(value) for value in values] == expected
+
+
+def test_partition_keys_cover_every_partition():
+    from curation.annotate import partition_keys, spark_hash_int
+
+    keys = partition_keys(37)
+    assert [spark_hash_int(key) % 37 for key in keys] == list(range(37))
