@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from curation import schemas as S
-from curation.annotate import AnnotateOptions, identify_languages, match_entries
+from curation.annotate import AnnotateOptions, count_language_rows, identify_languages, match_entries
 from curation.balancing import REFERENCE_LANGUAGE, add_entry_texts, compute_thresholds, count_entries, entry_probabilities
 from curation.checkpoints import StageCheckpoints, fingerprint, path_fingerprint
 from curation.faults import kill_worker_marker, maybe_kill_driver
@@ -29,7 +29,7 @@ from curation.outputs import (
     write_shards,
     write_success_marker,
 )
-from curation.prepare import PrepareOptions, annotate_prepare, drop_duplicate_texts
+from curation.prepare import DUPLICATE_ROWS, PrepareOptions, annotate_prepare, drop_duplicate_texts
 from curation.sampling import add_keep_probability, choose_texts, draw_keep
 from curation.shipping import ship_metadata
 from curation.stats import RunStats, StageStats
@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_T_EN = 170_000
 LID_HISTOGRAM_BINS = 20
 PUBLISHED_DIRECTORIES = ("matched", "entry_counts", "curated")
+# entry_counts/ is hashed by language into at most this many files.
+ENTRY_COUNT_FILES = 64
 CURATED_COLUMNS = [S.IMAGE_ID, S.URL, S.TEXT, S.LANG, S.LID_LABEL, S.LID_SCORE, S.ENTRY_IDS, S.KEEP_PROB]
 
 
@@ -58,7 +60,7 @@ class CurationConfig:
     seed: int = 0
     partitions: int | None = None
     max_text_chars: int = 4096
-    match_buckets: int = 8
+    max_task_rows: int = 1_000_000
     rows_per_shard: int = 500_000
     overwrite: bool = False
     resume: bool = False
@@ -171,9 +173,9 @@ class CurationRun:
             read_stats = StageStats.from_counts("read", [(None, S.BAD_ROW, bad_rows), (None, None, sum(reasons.values()))])
 
             valid = prepared.where(F.col(S.DROP_REASON).isNull()).drop(S.DROP_REASON)
-            deduplicated, duplicates = drop_duplicate_texts(valid)
-            deduplicated.write.mode("overwrite").parquet(self.checkpoints.data_path("prepared"))
-            duplicate_rows = duplicates.agg(F.sum("duplicates")).first()[0] or 0
+            path = self.checkpoints.data_path("prepared")
+            drop_duplicate_texts(valid).write.mode("overwrite").parquet(path)
+            duplicate_rows = self.spark.read.parquet(path).agg(F.sum(DUPLICATE_ROWS)).first()[0] or 0
             kept_rows = reasons.pop(None, 0)
             prepare_counts = [(None, reason, count) for reason, count in reasons.items()]
             prepare_counts += [(None, S.DUPLICATE_TEXT, duplicate_rows), (None, None, kept_rows - duplicate_rows)]
@@ -192,15 +194,20 @@ class CurationRun:
             metadata_dir=self.config.metadata_dir,
             metadata_languages=self.metadata_languages,
             lid_model=self.config.lid_model,
-            match_buckets=self.config.match_buckets,
+            max_task_rows=self.config.max_task_rows,
             kill_worker_marker=kill_worker_marker(),
         )
         stage_fingerprint, state = self._stage("annotated", upstream)
         path = self.checkpoints.data_path("annotated")
         if state is None:
-            prepared = self.spark.read.parquet(self.checkpoints.data_path("prepared"))
-            identified = identify_languages(prepared, options)
-            match_entries(identified, options, self.partitions).write.mode("overwrite").parquet(path)
+            # Language ID is written once, so its row count per language can plan the matching
+            # tasks without running the model twice.
+            prepared = self.spark.read.parquet(self.checkpoints.data_path("prepared")).drop(DUPLICATE_ROWS)
+            identified_path = self.checkpoints.data_path("identified")
+            identify_languages(prepared, options).write.mode("overwrite").parquet(identified_path)
+            identified = self.spark.read.parquet(identified_path)
+            language_rows = count_language_rows(identified)
+            match_entries(identified, options, self.partitions, language_rows=language_rows).write.mode("overwrite").parquet(path)
 
             annotated = self.spark.read.parquet(path)
             counts = _counts_by(annotated.withColumn("_matched", F.size(S.ENTRY_IDS) > 0), S.LANG, "_matched")
@@ -245,7 +252,7 @@ class CurationRun:
             entry_counts = add_entry_texts(entry_probabilities(counts, thresholds), self.config.metadata_dir, self.metadata_languages)
             (
                 entry_counts.select(S.LANG, "entry_id", "entry", "count", "prob")
-                .repartition(1)
+                .repartition(max(1, min(len(thresholds), ENTRY_COUNT_FILES)), S.LANG)
                 .sortWithinPartitions(S.LANG, "entry_id")
                 .write.mode("overwrite")
                 .parquet(self.checkpoints.data_path("entry_counts"))
@@ -263,16 +270,22 @@ class CurationRun:
             matched = self.spark.read.parquet(self.checkpoints.data_path("matched"))
             probabilities = self.spark.read.parquet(self.checkpoints.data_path("entry_counts"))
             chosen = choose_texts(matched, self.config.seed)
-            chosen_counts = _counts_by(chosen, S.LANG, "chosen")
             sampled = draw_keep(add_keep_probability(chosen.where("chosen").drop("chosen"), probabilities), self.config.seed)
             path = self.checkpoints.data_path("sampled")
             sampled.write.mode("overwrite").parquet(path)
 
-            counts = [(row[S.LANG], S.OTHER_TEXT_CHOSEN, row["count"]) for row in chosen_counts if not row["chosen"]]
-            counts += [
-                (row[S.LANG], None if row["kept"] else S.NOT_SAMPLED, row["count"])
-                for row in _counts_by(self.spark.read.parquet(path), S.LANG, "kept")
+            # Texts not chosen = matched texts of a language - its chosen texts.
+            kept_counts = _counts_by(self.spark.read.parquet(path), S.LANG, "kept")
+            chosen_per_lang: dict[str, int] = {}
+            for row in kept_counts:
+                chosen_per_lang[row[S.LANG]] = chosen_per_lang.get(row[S.LANG], 0) + row["count"]
+            matched_per_lang = {lang: item.rows_out for lang, item in self.stats.stages[-1].by_lang.items()}
+            counts = [
+                (lang, S.OTHER_TEXT_CHOSEN, rows - chosen_per_lang.get(lang, 0))
+                for lang, rows in matched_per_lang.items()
+                if rows > chosen_per_lang.get(lang, 0)
             ]
+            counts += [(row[S.LANG], None if row["kept"] else S.NOT_SAMPLED, row["count"]) for row in kept_counts]
             state = {"stats": [StageStats.from_counts("sample", counts).to_dict()]}
             self._complete("sampled", stage_fingerprint, state)
 

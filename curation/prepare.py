@@ -70,16 +70,17 @@ def annotate_prepare(raw, options: PrepareOptions):
     )
 
 
+DUPLICATE_ROWS = "_duplicate_rows"
+
+
 def drop_duplicate_texts(valid):
-    """Keep one row per (image id, text); return (deduplicated rows, duplicate rows as counts).
+    """Keep one row per (image id, text), with ``_duplicate_rows``: how many rows were dropped.
 
     Of duplicate rows the one with the smallest URL is kept, so the choice does not depend on
-    partitioning. The second result has one row per duplicated (image id, text) with the
-    number of rows dropped in ``duplicates``.
+    partitioning.
     """
     from pyspark.sql import functions as F
 
-    grouped = valid.groupBy(S.IMAGE_ID, S.TEXT).agg(F.min(S.URL).alias(S.URL), F.count(F.lit(1)).alias("_rows"))
-    deduplicated = grouped.select(S.IMAGE_ID, S.URL, S.TEXT)
-    duplicates = grouped.where(F.col("_rows") > 1).select((F.col("_rows") - 1).alias("duplicates"))
-    return deduplicated, duplicates
+    return valid.groupBy(S.IMAGE_ID, S.TEXT).agg(
+        F.min(S.URL).alias(S.URL), (F.count(F.lit(1)) - 1).alias(DUPLICATE_ROWS)
+    ).select(S.IMAGE_ID, S.URL, S.TEXT, DUPLICATE_ROWS)

@@ -69,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--no-report", action="store_true", help="do not write report.html")
     output.add_argument("--rows-per-shard", type=int, default=500_000, help="target rows per output Parquet shard")
     output.add_argument("--max-text-chars", type=int, default=4096, help="texts longer than this, in characters, are dropped")
-    output.add_argument("--match-buckets", type=int, default=8, help="hash buckets per language for the matching tasks")
+    output.add_argument(
+        "--max-task-rows",
+        type=int,
+        default=1_000_000,
+        help="maximum rows of one matching task; a larger language is split into hash buckets of at most this many rows",
+    )
     output.add_argument("--partitions", type=int, default=None, help="partitions of the input and of shuffles; default: Spark's default parallelism")
     output.add_argument("--keep-stages", action="store_true", help="keep the intermediate stage outputs under OUTPUT/_stages")
     output.add_argument(
@@ -86,7 +91,7 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error(f"--t-en must be positive, got {args.t_en}")
     if args.tail_share is not None and not 0.0 <= args.tail_share <= 1.0:
         parser.error(f"--tail-share must lie in [0, 1], got {args.tail_share}")
-    for name in ("rows_per_shard", "max_text_chars", "match_buckets"):
+    for name in ("rows_per_shard", "max_text_chars", "max_task_rows"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if args.partitions is not None and args.partitions <= 0:
@@ -137,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         partitions=args.partitions,
         max_text_chars=args.max_text_chars,
-        match_buckets=args.match_buckets,
+        max_task_rows=args.max_task_rows,
         rows_per_shard=args.rows_per_shard,
         overwrite=args.overwrite,
         resume=args.resume,
