@@ -6,7 +6,9 @@ ViT training transform at 224 pixels, tokenize with a BPE tokenizer trained on t
 batch 64 samples. Each pipeline runs one DataLoader worker; throughput per core is images per CPU
 second of the main process and that worker.
 
-    .venv/bin/python -m benchmarks.training --shared-data ../shared/data --output docs/bench/training.md
+    .venv/bin/python -m benchmarks.training --shared-data ../shared/data
+
+``make bench`` puts the section this prints into docs/benchmarks.md.
 """
 
 from __future__ import annotations
