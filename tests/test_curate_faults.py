@@ -106,10 +106,16 @@ def test_killed_driver_resumes_to_same_output(baseline_run, fault_input, fault_m
     assert refused.returncode == 2
     assert "--resume" in refused.stderr
 
+    # Resumed, then killed again right after the balancing stage recorded its checkpoint.
+    killed = run_job(fault_input, fault_metadata, output, "--resume", env={KILL_DRIVER_ENV: "after:entry_counts"})
+    assert killed.returncode == -signal.SIGKILL
+    assert "stage prepared: resumed" in killed.stderr
+    assert not (output / "_SUCCESS").exists()
+
     # Resumed, then killed again while publishing: one output is in place, the others not.
     killed = run_job(fault_input, fault_metadata, output, "--resume", env={KILL_DRIVER_ENV: "publish:matched"})
     assert killed.returncode == -signal.SIGKILL
-    assert "resumed stages: prepared" in killed.stderr or "stage prepared: resumed" in killed.stderr
+    assert "stage entry_counts: resumed" in killed.stderr
     assert (output / "matched").exists()
     assert not (output / "curated").exists()
     assert not (output / "_SUCCESS").exists()
