@@ -13,8 +13,9 @@ INPUT ?= $(EXAMPLE_INPUT)
 METADATA ?= $(EXAMPLE_METADATA)
 OUTPUT ?= out/example
 # The example is tiny, so its English threshold is tiny too; real runs keep the job's default.
+# Its metadata comes from wordfreq's lower-cased word lists, so it matches ignoring case.
 IS_EXAMPLE = $(if $(EXTRACT_INPUT),,$(filter $(EXAMPLE_INPUT),$(INPUT)))
-CURATE_ARGS ?= $(if $(IS_EXAMPLE),--t-en 3 --overwrite)
+CURATE_ARGS ?= $(if $(IS_EXAMPLE),--t-en 3 --ignore-case --overwrite)
 
 # Extraction from Common Crawl: `make curate WARC='crawl/*.warc.gz' METADATA=...`.
 WARC ?=

