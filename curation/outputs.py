@@ -97,6 +97,14 @@ def restore_unpublished(final: str, staged: str) -> None:
         filesystem.delete_dir(final_path)
 
 
+def output_is_complete(directory: str) -> bool:
+    """Return True when ``directory`` holds the top-level ``_SUCCESS`` of a finished run."""
+    from pyarrow import fs
+
+    filesystem, resolved = _filesystem(directory)
+    return filesystem.get_file_info(f"{resolved.rstrip('/')}/{SUCCESS_MARKER}").type == fs.FileType.File
+
+
 def remove_success_marker(directory: str) -> None:
     from pyarrow import fs
 

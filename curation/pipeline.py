@@ -22,6 +22,7 @@ from curation.inputs import InputSpec, read_input
 from curation.outputs import (
     check_output_location,
     delete_directory,
+    output_is_complete,
     publish_directory,
     remove_success_marker,
     restore_unpublished,
@@ -349,6 +350,12 @@ def run_curation(spark, config: CurationConfig) -> CurationResult:
     manifest = check_locations(config)
     spark.conf.set("spark.sql.shuffle.partitions", str(config.partitions or spark.sparkContext.defaultParallelism))
     if config.resume:
+        if not config.keep_stages and output_is_complete(config.output):
+            logger.warning(
+                "%s holds a finished run whose stage data was removed when it was published, so every "
+                "stage runs again; pass --keep-stages to let later reruns skip them",
+                config.output,
+            )
         # The run is incomplete again until it publishes; stale outputs go back to staging.
         remove_success_marker(config.output)
         for name in PUBLISHED_DIRECTORIES:
