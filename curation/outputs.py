@@ -98,7 +98,7 @@ def restore_unpublished(final: str, staged: str) -> None:
 
 
 def output_is_complete(directory: str) -> bool:
-    """Return True when ``directory`` holds the top-level ``_SUCCESS`` of a finished run."""
+    """Return True when ``directory`` contains the top-level ``_SUCCESS`` of a finished run."""
     from pyarrow import fs
 
     filesystem, resolved = _filesystem(directory)

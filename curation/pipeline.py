@@ -352,8 +352,8 @@ def run_curation(spark, config: CurationConfig) -> CurationResult:
     if config.resume:
         if not config.keep_stages and output_is_complete(config.output):
             logger.warning(
-                "%s holds a finished run whose stage data was removed when it was published, so every "
-                "stage runs again; pass --keep-stages to let later reruns skip them",
+                "%s contains a finished run whose stage data was deleted when it was published, so "
+                "every stage runs again; pass --keep-stages to let later reruns skip them",
                 config.output,
             )
         # The run is incomplete again until it publishes; stale outputs go back to staging.

@@ -94,7 +94,7 @@ def correct_chinese_japanese(lid_lang: str | None, text: str) -> str | None:
 
     lid.176 labels many Chinese captions as Japanese. A text labelled Japanese that has no kana
     is Chinese when it contains a Han character that no Japanese character set encodes, or a
-    Chinese function character. A text labelled Chinese that holds kana is Japanese. Other
+    Chinese function character. A text labelled Chinese that contains kana is Japanese. Other
     kanji-only text (names, places) keeps the model's label, so Japanese is not broken.
     ``lid_lang`` is the metadata language of the model's label; the corrected one is returned.
     """

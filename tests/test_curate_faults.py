@@ -72,21 +72,25 @@ def output_content(output: Path) -> dict:
     return content
 
 
+def library_config(input_path: Path, metadata: Path, output: Path, **options) -> CurationConfig:
+    """Return the configuration that the command line of ``run_job`` sets, plus ``options``."""
+    return CurationConfig(
+        input=InputSpec(path=str(input_path), id_col="image_id"),
+        output=str(output),
+        metadata_dir=str(metadata),
+        t_en=options.pop("t_en", 5),
+        seed=3,
+        rows_per_shard=40,
+        write_report=False,
+        **options,
+    )
+
+
 @pytest.fixture(scope="module")
 def baseline_run(spark, fault_input, fault_metadata, tmp_path_factory) -> tuple[Path, dict]:
     """An uninterrupted run through the library, with the options the job's command line sets."""
     output = tmp_path_factory.mktemp("baseline") / "out"
-    config = CurationConfig(
-        input=InputSpec(path=str(fault_input), id_col="image_id"),
-        output=str(output),
-        metadata_dir=str(fault_metadata),
-        t_en=5,
-        seed=3,
-        rows_per_shard=40,
-        keep_stages=True,
-        write_report=False,
-    )
-    run_curation(spark, config)
+    run_curation(spark, library_config(fault_input, fault_metadata, output, keep_stages=True))
     content = output_content(output)
     assert len(content["curated"]) > 1
     return output, content
@@ -102,9 +106,9 @@ def test_killed_driver_resumes_to_same_output(baseline_run, fault_input, fault_m
     assert not (output / "_SUCCESS").exists()
     assert not (output / "curated").exists()
 
-    refused = run_job(fault_input, fault_metadata, output)
-    assert refused.returncode == 2
-    assert "--resume" in refused.stderr
+    rejected = run_job(fault_input, fault_metadata, output)
+    assert rejected.returncode == 2
+    assert "--resume" in rejected.stderr
 
     # Resumed, then killed again right after the balancing stage recorded its checkpoint.
     killed = run_job(fault_input, fault_metadata, output, "--resume", env={KILL_DRIVER_ENV: "after:entry_counts"})
@@ -132,29 +136,18 @@ def test_dead_worker_is_retried(spark, baseline_run, fault_input, fault_metadata
     marker = tmp_path / "worker-killed"
     monkeypatch.setenv(KILL_WORKER_ENV, str(marker))
     output = tmp_path / "out"
-    config = CurationConfig(
-        input=InputSpec(path=str(fault_input), id_col="image_id"),
-        output=str(output),
-        metadata_dir=str(fault_metadata),
-        t_en=5,
-        seed=3,
-        rows_per_shard=40,
-        write_report=False,
-    )
-    run_curation(spark, config)
+    run_curation(spark, library_config(fault_input, fault_metadata, output))
     assert marker.exists()
     assert output_content(output) == baseline
 
 
 def test_changed_option_recomputes_later_stages(spark, baseline_run, fault_input, fault_metadata):
     output, _ = baseline_run
-    spec = InputSpec(path=str(fault_input), id_col="image_id")
-    options = dict(input=spec, output=str(output), metadata_dir=str(fault_metadata), seed=3, rows_per_shard=40, resume=True, keep_stages=True, write_report=False)
 
-    same = run_curation(spark, CurationConfig(t_en=5, **options))
+    same = run_curation(spark, library_config(fault_input, fault_metadata, output, resume=True, keep_stages=True))
     assert same.resumed_stages == ["prepared", "annotated", "matched", "entry_counts", "sampled", "curated"]
 
-    changed = run_curation(spark, CurationConfig(t_en=2, **options))
+    changed = run_curation(spark, library_config(fault_input, fault_metadata, output, t_en=2, resume=True, keep_stages=True))
     assert changed.resumed_stages == ["prepared", "annotated", "matched"]
     thresholds = json.loads((output / "thresholds.json").read_text())
     assert {item["lang"]: item["t"] for item in thresholds["languages"]}["en"] == 2
