@@ -6,7 +6,10 @@ non-English language with 1M and about 27M entries in all, and smaller sizes sca
 down. For each input size, it resamples the shared captions with small perturbations in Spark,
 then measures:
 
-- the whole job (``run_curation``): rows per second per core and shuffle bytes per input row;
+- the whole job (``run_curation``): rows per second per core, task seconds per row and shuffle
+  bytes per input row. Task seconds are the sum of the run times of the job's Spark tasks, so
+  they leave out the driver's work between Spark jobs and cores left idle. A line fitted through
+  the input sizes splits the job's time into a fixed part and a part per row;
 - the matching stage alone, run through an instrumented copy of the stage's UDF: the time and
   row count of every task and the peak RSS of every Python worker. It runs once with the planned
   buckets and once with the former fixed 8 buckets per language, for comparison.
@@ -46,7 +49,10 @@ SPARK_CORES = 2
 DEFAULT_ROWS = (10_000, 100_000)
 DEFAULT_METADATA_SCALES = (0.1,)
 DEFAULT_REPEATS = 2
-COMMAND = "python -m benchmarks.scale --rows {rows} --metadata-scale {scales} --repeats {repeats} --whole-job-max-rows {job_rows}"
+COMMAND = (
+    "python -m benchmarks.scale --rows {rows} --metadata-scale {scales} --repeats {repeats} "
+    "--whole-job-max-rows {job_rows} --fixed-max-rows {fixed_rows}"
+)
 FIXED_BUCKETS = 8
 WORKER_STATS_DDL = (
     "task int, pid int, rows long, seconds double, build_seconds double, max_rss_mb double, held_entries long, languages string"
@@ -261,12 +267,14 @@ def completed_stages(spark) -> dict[int, dict]:
         return {item["stageId"]: item for item in json.load(response)}
 
 
-def shuffle_write_bytes_since(spark, before: Mapping[int, dict]) -> int:
-    """Return the shuffle bytes written by stages completed since ``before`` was taken."""
+def stage_totals_since(spark, before: Mapping[int, dict]) -> tuple[int, float]:
+    """Return the shuffle bytes written and the task seconds of the stages completed since ``before``."""
     # The REST API lags the job end slightly; a short wait lets the last stages appear.
     time.sleep(2)
-    after = completed_stages(spark)
-    return sum(item.get("shuffleWriteBytes", 0) for stage_id, item in after.items() if stage_id not in before)
+    new = [item for stage_id, item in completed_stages(spark).items() if stage_id not in before]
+    shuffle_bytes = sum(item.get("shuffleWriteBytes", 0) for item in new)
+    task_seconds = sum(item.get("executorRunTime", 0) for item in new) / 1000
+    return shuffle_bytes, task_seconds
 
 
 # Measurements.
@@ -279,10 +287,27 @@ class JobMeasure:
     rows: int
     seconds: float
     shuffle_bytes: int
+    task_seconds: float = 0.0
 
     @property
     def rows_per_core_second(self) -> float:
         return self.rows / self.seconds / SPARK_CORES
+
+    @property
+    def rows_per_task_second(self) -> float:
+        return self.rows / self.task_seconds if self.task_seconds else 0.0
+
+
+def fit_fixed_and_per_row(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """Return (fixed seconds, seconds per row) of the least-squares line through (rows, seconds)."""
+    if len(points) < 2:
+        rows, seconds = points[0]
+        return 0.0, seconds / rows
+    mean_rows = statistics.fmean(rows for rows, _ in points)
+    mean_seconds = statistics.fmean(seconds for _, seconds in points)
+    spread = sum((rows - mean_rows) ** 2 for rows, _ in points)
+    per_row = sum((rows - mean_rows) * (seconds - mean_seconds) for rows, seconds in points) / spread
+    return mean_seconds - per_row * mean_rows, per_row
 
 
 @dataclass
@@ -327,7 +352,8 @@ def time_whole_job(spark, input_path: Path, metadata: Path, output: Path, rows: 
     started = time.perf_counter()
     run_curation(spark, CurationConfig(input=InputSpec(path=str(input_path)), output=str(output), metadata_dir=str(metadata), overwrite=True))
     seconds = time.perf_counter() - started
-    return JobMeasure(rows=rows, seconds=seconds, shuffle_bytes=shuffle_write_bytes_since(spark, before))
+    shuffle_bytes, task_seconds = stage_totals_since(spark, before)
+    return JobMeasure(rows=rows, seconds=seconds, shuffle_bytes=shuffle_bytes, task_seconds=task_seconds)
 
 
 def instrumented_match(metadata_dir: str, languages: frozenset[str], max_entries: int):
@@ -463,7 +489,13 @@ class ScaleResult:
 
 
 def measure_scale(
-    shared_data: Path, scratch: Path, scale: float, row_counts: list[int], repeats: int, whole_job_max_rows: int
+    shared_data: Path,
+    scratch: Path,
+    scale: float,
+    row_counts: list[int],
+    repeats: int,
+    whole_job_max_rows: int,
+    fixed_max_rows: int | None = None,
 ) -> ScaleResult:
     """Generate metadata at ``scale`` and run every input size against it in a fresh Spark session."""
     from curation.spark_session import create_spark_session
@@ -506,7 +538,10 @@ def measure_scale(
                 result.lid_seconds.setdefault(rows, []).append(time.perf_counter() - started)
                 identified = spark.read.parquet(str(identified_path))
                 # The scheme that runs second finds automata built by the first, so the order alternates.
-                for scheme in ("planned", "fixed") if repeat % 2 == 0 else ("fixed", "planned"):
+                schemes = ("planned", "fixed") if repeat % 2 == 0 else ("fixed", "planned")
+                if fixed_max_rows is not None and rows > fixed_max_rows:
+                    schemes = ("planned",)
+                for scheme in schemes:
                     measure = time_matching_stage(spark, identified, metadata, rows, scheme)
                     result.matches.setdefault((rows, scheme), []).append(measure)
                 if rows <= whole_job_max_rows:
@@ -566,17 +601,26 @@ def format_result(result: ScaleResult) -> list[str]:
         )
 
     if result.jobs:
+        fixed, per_row = fit_fixed_and_per_row(
+            [(rows, statistics.median(item.seconds for item in measures)) for rows, measures in result.jobs.items()]
+        )
         lines += [
             "",
-            "Whole job (read to curated shards):",
+            f"Whole job (read to curated shards). A line through the sizes gives {fixed:.1f} s that do not grow with the "
+            f"input plus {per_row * 1e6:.1f} µs per row on {SPARK_CORES} cores; the fourth column takes the fixed part out. "
+            "Task seconds are the summed run times of the job's Spark tasks.",
             "",
-            "| input rows | rows/s/core | seconds | shuffle bytes per input row |",
-            "|---:|---:|---:|---:|",
+            "| input rows | rows/s/core | seconds | rows/s/core without the fixed part | rows per task second | "
+            "shuffle bytes per input row |",
+            "|---:|---:|---:|---:|---:|---:|",
         ]
         for rows, measures in sorted(result.jobs.items()):
+            variable = [max(item.seconds - fixed, 1e-9) for item in measures]
             lines.append(
                 f"| {rows:,} | {_spread([item.rows_per_core_second for item in measures])} | "
-                f"{_spread([item.seconds for item in measures])} | {_spread([item.shuffle_bytes / rows for item in measures])} |"
+                f"{_spread([item.seconds for item in measures])} | {_spread([rows / seconds / SPARK_CORES for seconds in variable])} | "
+                f"{_spread([item.rows_per_task_second for item in measures])} | "
+                f"{_spread([item.shuffle_bytes / rows for item in measures])} |"
             )
     lines.append("")
     return lines
@@ -589,6 +633,7 @@ def run(
     repeats: int = DEFAULT_REPEATS,
     whole_job_max_rows: int = max(DEFAULT_ROWS),
     work_dir: Path | None = None,
+    fixed_max_rows: int | None = None,
 ) -> str:
     """Run the scale benchmark; return a Markdown section.
 
@@ -601,13 +646,17 @@ def run(
         directory = work_dir or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
         for scale in metadata_scales:
-            result = measure_scale(shared_data, directory, scale, list(rows), repeats, whole_job_max_rows)
+            result = measure_scale(shared_data, directory, scale, list(rows), repeats, whole_job_max_rows, fixed_max_rows)
             results.append(result)
             logger.info("results of metadata scale %s:\n%s", scale, "\n".join(format_result(result)))
     load_after = os.getloadavg()[0]
 
     command = COMMAND.format(
-        rows=",".join(map(str, rows)), scales=",".join(map(str, metadata_scales)), repeats=repeats, job_rows=whole_job_max_rows
+        rows=",".join(map(str, rows)),
+        scales=",".join(map(str, metadata_scales)),
+        repeats=repeats,
+        job_rows=whole_job_max_rows,
+        fixed_rows=fixed_max_rows if fixed_max_rows is not None else max(rows),
     )
     lines = [
         "## Curation at scale",
@@ -639,6 +688,11 @@ def main() -> None:
         default=max(DEFAULT_ROWS),
         help="run the whole job only for input sizes up to this many rows (0: never)",
     )
+    parser.add_argument(
+        "--fixed-max-rows",
+        type=int,
+        help="run the former fixed-bucket scheme only for input sizes up to this many rows (default: every size)",
+    )
     parser.add_argument("--work-dir", type=Path, help="keep generated metadata and inputs here and reuse them")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -650,6 +704,7 @@ def main() -> None:
             args.repeats,
             args.whole_job_max_rows,
             args.work_dir,
+            args.fixed_max_rows,
         )
     )
 

@@ -2,7 +2,9 @@
 
 Both run on Arrow record batches through ``mapInArrow``. Language ID loads the fastText model
 once per Python worker. Before matching, ``plan_match_tasks`` spreads the rows over tasks from
-the row count of each language. A large language such as English is split into hash buckets of
+the row count of each language. ``identify_and_match`` runs both stages as one Spark job, with
+the row counts estimated by language ID on a hash sample of the rows, so the language-ID output
+is never written or kept between the stages. A large language such as English is split into hash buckets of
 at most ``rows_per_task`` rows each, and small languages share tasks. So no task gets more than
 a bounded share of the rows, the tasks get roughly equal row counts, and a task builds only the
 automata of the few languages it gets. A worker keeps the automata for its next tasks, within
@@ -35,6 +37,8 @@ class AnnotateOptions:
     million rows take minutes on one core at a few thousand rows per second, so a task that
     fails and reruns costs little. ``automaton_cache_entries`` bounds the entries a Python worker
     keeps in automata, and small languages share a task only while their entries fit in it.
+    ``plan_sample_rows`` is about how many rows language ID labels a second time to estimate each
+    language's row count for the plan.
     """
 
     metadata_dir: str
@@ -42,6 +46,7 @@ class AnnotateOptions:
     lid_model: str | None = None
     automaton_cache_entries: int = 2_000_000
     max_task_rows: int | None = 1_000_000
+    plan_sample_rows: int = 20_000
     ignore_case: bool = False
     kill_worker_marker: str | None = None
 
@@ -217,6 +222,49 @@ def count_language_rows(identified) -> dict[str, int]:
     return {row[S.LANG]: row["count"] for row in identified.groupBy(S.LANG).count().collect()}
 
 
+# A row is in the planning sample when its hash modulo this number is below fraction * number.
+_SAMPLE_SPACE = 1 << 40
+
+
+def estimate_language_rows(prepared, options: AnnotateOptions, total_rows: int) -> dict[str, int]:
+    """Estimate the row count of each language from language ID on a hash sample of ``prepared``.
+
+    The sample has about ``options.plan_sample_rows`` rows, chosen by a hash of image id and
+    text, so the estimate is the same for any partitioning and on a rerun. Only the text column
+    of the sampled rows goes to the Python workers. With ``total_rows`` at most the sample size,
+    every row is labelled and the counts are exact. A language with rows in the sample gets at
+    least one row, and a language outside the sample is left to ``assign_match_tasks``.
+    """
+    from pyspark.sql import functions as F
+
+    if total_rows <= 0:
+        return {}
+    fraction = min(1.0, options.plan_sample_rows / total_rows)
+    sample = prepared.select(S.IMAGE_ID, S.TEXT)
+    if fraction < 1.0:
+        threshold = int(fraction * _SAMPLE_SPACE)
+        sample = sample.where(F.pmod(F.xxhash64(S.IMAGE_ID, S.TEXT), F.lit(_SAMPLE_SPACE)) < threshold)
+
+    lid_model = options.lid_model
+    languages = options.metadata_languages
+
+    def languages_of_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from curation.lid import get_identifier
+
+        identifier = get_identifier(local_path(lid_model) if lid_model else None)
+        for batch in batches:
+            result = identifier.identify(batch.column(S.TEXT).to_pylist(), languages)
+            yield pa.RecordBatch.from_arrays([pa.array(result.languages, pa.string())], names=[S.LANG])
+
+    counts = count_language_rows(sample.select(S.TEXT).mapInArrow(languages_of_batches, f"{S.LANG} string"))
+    sampled = sum(counts.values())
+    if fraction >= 1.0 or sampled == 0:
+        return counts
+    scale = total_rows / sampled
+    logger.info("estimated language rows from %d sampled of %d rows", sampled, total_rows)
+    return {lang: max(1, round(count * scale)) for lang, count in counts.items()}
+
+
 def metadata_entry_counts(metadata_dir: str) -> dict[str, int]:
     """Return the number of entries of each language, read from the metadata manifest."""
     from metadata.store import read_manifest
@@ -268,8 +316,9 @@ def partition_keys(partitions: int) -> list[int]:
 def assign_match_tasks(identified, plan: MatchPlan):
     """Repartition ``identified`` into the plan's tasks, each sorted by language.
 
-    A row of a language the plan lacks goes to task 0, so no row is dropped. The helper columns
-    are removed again, so the result has the columns of ``identified``.
+    A row of a language the plan lacks, one that a planning sample missed, goes to a task chosen
+    by a hash of its language, so no row is dropped and such languages spread over the tasks.
+    The helper columns are removed again, so the result has the columns of ``identified``.
     """
     from pyspark.sql import functions as F
 
@@ -282,7 +331,8 @@ def assign_match_tasks(identified, plan: MatchPlan):
     key_table = spark.createDataFrame(list(enumerate(partition_keys(plan.tasks))), "_task int, _key int")
 
     bucket = F.pmod(F.xxhash64(S.IMAGE_ID, S.TEXT), F.col("_buckets"))
-    task = F.coalesce((F.col("_first_task") + bucket).cast("int"), F.lit(0))
+    unplanned_task = F.pmod(F.hash(S.LANG), F.lit(plan.tasks))
+    task = F.coalesce((F.col("_first_task") + bucket).cast("int"), unplanned_task)
     with_task = identified.join(F.broadcast(language_table), on=S.LANG, how="left").withColumn("_task", task)
     with_key = with_task.join(F.broadcast(key_table), on="_task", how="left")
     return with_key.repartition(plan.tasks, F.col("_key")).sortWithinPartitions(S.LANG).select(*columns)
@@ -348,9 +398,10 @@ def plan_for(identified, options: AnnotateOptions, partitions: int, language_row
 def match_entries(identified, options: AnnotateOptions, partitions: int, language_rows: Mapping[str, int] | None = None):
     """Spread rows over matching tasks by language and add the ids of the entries each text contains.
 
-    ``language_rows`` is the row count of each language in ``identified``. Pass it when the
-    caller has it, for example from a written language-ID stage. Without it, ``identified`` is
-    persisted on the executors' disks and counted first, so language ID still runs once.
+    ``language_rows`` is the row count of each language in ``identified``, exact or estimated
+    (see ``estimate_language_rows``); it only shapes the tasks, never the result. Without it,
+    ``identified`` is persisted on the executors' disks and counted first, so language ID still
+    runs once.
     """
     if language_rows is None:
         from pyspark import StorageLevel
@@ -371,3 +422,16 @@ def match_entries(identified, options: AnnotateOptions, partitions: int, languag
         yield from match_record_batches(batches, metadata_dir, languages, max_entries, kill_marker, ignore_case)
 
     return assign_match_tasks(identified, plan).mapInArrow(match_batches, S.ANNOTATED_DDL)
+
+
+def identify_and_match(prepared, options: AnnotateOptions, partitions: int, total_rows: int | None = None):
+    """Identify the language of each prepared row and add the ids of the entries its text contains.
+
+    The matching plan comes from ``estimate_language_rows``, so language ID and matching run as
+    one Spark job when the result is written. ``total_rows`` is the row count of ``prepared``;
+    it is counted when not given.
+    """
+    if total_rows is None:
+        total_rows = prepared.count()
+    language_rows = estimate_language_rows(prepared, options, total_rows)
+    return match_entries(identify_languages(prepared, options), options, partitions, language_rows=language_rows)

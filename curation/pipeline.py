@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from curation import schemas as S
-from curation.annotate import AnnotateOptions, count_language_rows, identify_languages, match_entries
+from curation.annotate import AnnotateOptions, identify_and_match
 from curation.balancing import REFERENCE_LANGUAGE, add_entry_texts, compute_thresholds, count_entries, entry_probabilities
 from curation.checkpoints import StageCheckpoints, fingerprint, path_fingerprint
 from curation.faults import kill_worker_marker, maybe_kill_driver
@@ -203,14 +203,11 @@ class CurationRun:
         stage_fingerprint, state = self._stage("annotated", upstream, self.config.ignore_case)
         path = self.checkpoints.data_path("annotated")
         if state is None:
-            # Language ID is written once, so its row count per language can plan the matching
-            # tasks without running the model twice.
+            # Language ID on a small hash sample plans the matching tasks, so language ID and
+            # matching then run in one pass and nothing is written between them.
             prepared = self.spark.read.parquet(self.checkpoints.data_path("prepared")).drop(DUPLICATE_ROWS)
-            identified_path = self.checkpoints.data_path("identified")
-            identify_languages(prepared, options).write.mode("overwrite").parquet(identified_path)
-            identified = self.spark.read.parquet(identified_path)
-            language_rows = count_language_rows(identified)
-            match_entries(identified, options, self.partitions, language_rows=language_rows).write.mode("overwrite").parquet(path)
+            prepared_rows = self.stats.stages[-1].total.rows_out
+            identify_and_match(prepared, options, self.partitions, prepared_rows).write.mode("overwrite").parquet(path)
 
             annotated = self.spark.read.parquet(path)
             counts = _counts_by(annotated.withColumn("_matched", F.size(S.ENTRY_IDS) > 0), S.LANG, "_matched")

@@ -114,3 +114,65 @@ def test_partition_keys_cover_every_partition():
 
     keys = partition_keys(37)
     assert [spark_hash_int(key) % 37 for key in keys] == list(range(37))
+
+
+def test_assign_spreads_unplanned_languages_over_tasks(spark):
+    from pyspark.sql import functions as F
+
+    unplanned = [f"x{index}" for index in range(12)]
+    rows = [(f"{lang}-{index}", "u", "t", lang) for lang in ["en", *unplanned] for index in range(3)]
+    frame = spark.createDataFrame(rows, f"{S.IMAGE_ID} string, {S.URL} string, {S.TEXT} string, {S.LANG} string")
+    plan = plan_match_tasks({"en": 3}, target_tasks=1, max_task_rows=1)
+
+    assigned = assign_match_tasks(frame, plan).withColumn("partition", F.spark_partition_id())
+    partitions = {row["partition"] for row in assigned.where(F.col(S.LANG) != "en").select("partition").distinct().collect()}
+
+    assert assigned.count() == len(rows)
+    assert len(partitions) > 1
+
+
+def _caption_frame(spark, shared_data, per_language: int):
+    from benchmarks.captions import read_caption_rows
+
+    chosen = {}
+    for row in read_caption_rows(shared_data):
+        chosen.setdefault(row["lang"], [])
+        if len(chosen[row["lang"]]) < per_language:
+            chosen[row["lang"]].append((row["url"], row["url"], row["text"]))
+    rows = [row for group in chosen.values() for row in group]
+    return spark.createDataFrame(rows, f"{S.IMAGE_ID} string, {S.URL} string, {S.TEXT} string")
+
+
+def _options(shared_data, sample_rows: int):
+    from curation.annotate import AnnotateOptions
+    from benchmarks.captions import CAPTION_LANGUAGES
+
+    return AnnotateOptions(metadata_dir="unused", metadata_languages=frozenset(CAPTION_LANGUAGES), plan_sample_rows=sample_rows)
+
+
+def test_estimate_is_exact_when_sample_covers_input(spark, shared_data):
+    from curation.annotate import count_language_rows, estimate_language_rows, identify_languages
+
+    frame = _caption_frame(spark, shared_data, 40)
+    options = _options(shared_data, sample_rows=10_000)
+    total = frame.count()
+
+    assert estimate_language_rows(frame, options, total) == count_language_rows(identify_languages(frame, options))
+
+
+def test_estimate_from_sample_is_close_and_independent_of_partitions(spark, shared_data):
+    from curation.annotate import count_language_rows, estimate_language_rows, identify_languages
+
+    frame = _caption_frame(spark, shared_data, 400)
+    options = _options(shared_data, sample_rows=1500)
+    total = frame.count()
+    exact = count_language_rows(identify_languages(frame, options))
+
+    estimated = estimate_language_rows(frame, options, total)
+    repartitioned = estimate_language_rows(frame.repartition(5), options, total)
+
+    assert estimated == repartitioned
+    # About 1,500 of 4,400 rows are labelled, so a language of 400 rows is within a quarter.
+    for lang, rows in exact.items():
+        if rows >= 300:
+            assert abs(estimated[lang] - rows) <= rows / 4, (lang, estimated[lang], rows)
