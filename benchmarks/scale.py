@@ -8,8 +8,8 @@ then measures:
 
 - the whole job (``run_curation``): rows per second per core, task seconds per row and shuffle
   bytes per input row. Task seconds are the sum of the run times of the job's Spark tasks, so
-  they leave out the driver's work between Spark jobs and cores left idle. A line fitted through
-  the input sizes splits the job's time into a fixed part and a part per row;
+  they leave out the driver's work between Spark jobs and cores left idle. The marginal rate
+  between two input sizes leaves out the time that does not grow with the input;
 - the matching stage alone, run through an instrumented copy of the stage's UDF: the time and
   row count of every task and the peak RSS of every Python worker. It runs once with the planned
   buckets and once with the former fixed 8 buckets per language, for comparison.
@@ -298,18 +298,6 @@ class JobMeasure:
         return self.rows / self.task_seconds if self.task_seconds else 0.0
 
 
-def fit_fixed_and_per_row(points: list[tuple[int, float]]) -> tuple[float, float]:
-    """Return (fixed seconds, seconds per row) of the least-squares line through (rows, seconds)."""
-    if len(points) < 2:
-        rows, seconds = points[0]
-        return 0.0, seconds / rows
-    mean_rows = statistics.fmean(rows for rows, _ in points)
-    mean_seconds = statistics.fmean(seconds for _, seconds in points)
-    spread = sum((rows - mean_rows) ** 2 for rows, _ in points)
-    per_row = sum((rows - mean_rows) * (seconds - mean_seconds) for rows, seconds in points) / spread
-    return mean_seconds - per_row * mean_rows, per_row
-
-
 @dataclass
 class MatchMeasure:
     """One run of the matching stage with per-task statistics from inside the workers."""
@@ -412,7 +400,7 @@ def time_matching_stage(spark, identified, metadata: Path, rows: int, scheme: st
     from pyspark.sql import functions as F
 
     from curation import schemas as S
-    from curation.annotate import AnnotateOptions, assign_match_tasks, count_language_rows, plan_for
+    from curation.annotate import AnnotateOptions, assign_match_tasks, estimate_languages, plan_for
     from metadata.store import read_manifest
 
     languages = frozenset(read_manifest(str(metadata))["languages"])
@@ -421,7 +409,9 @@ def time_matching_stage(spark, identified, metadata: Path, rows: int, scheme: st
 
     started = time.perf_counter()
     if scheme == "planned":
-        plan = plan_for(identified, options, partitions, count_language_rows(identified))
+        # As in the job: rows and work per row estimated from a hash sample.
+        estimate = estimate_languages(identified, options, rows)
+        plan = plan_for(identified, options, partitions, estimate.rows, estimate.work_per_row)
         grouped = assign_match_tasks(identified, plan)
     else:
         bucket = F.pmod(F.xxhash64(S.IMAGE_ID, S.TEXT), F.lit(FIXED_BUCKETS))
@@ -601,24 +591,23 @@ def format_result(result: ScaleResult) -> list[str]:
         )
 
     if result.jobs:
-        fixed, per_row = fit_fixed_and_per_row(
-            [(rows, statistics.median(item.seconds for item in measures)) for rows, measures in result.jobs.items()]
-        )
         lines += [
             "",
-            f"Whole job (read to curated shards). A line through the sizes gives {fixed:.1f} s that do not grow with the "
-            f"input plus {per_row * 1e6:.1f} µs per row on {SPARK_CORES} cores; the fourth column takes the fixed part out. "
+            "Whole job (read to curated shards). The marginal rate is the rows added from the previous size over the "
+            "seconds added, per core, so the part of the time that does not grow with the input cancels out. "
             "Task seconds are the summed run times of the job's Spark tasks.",
             "",
-            "| input rows | rows/s/core | seconds | rows/s/core without the fixed part | rows per task second | "
-            "shuffle bytes per input row |",
+            "| input rows | rows/s/core | seconds | marginal rows/s/core | rows per task second | shuffle bytes per input row |",
             "|---:|---:|---:|---:|---:|---:|",
         ]
+        previous: tuple[int, float] | None = None
         for rows, measures in sorted(result.jobs.items()):
-            variable = [max(item.seconds - fixed, 1e-9) for item in measures]
+            seconds = statistics.median(item.seconds for item in measures)
+            marginal = "" if previous is None else f"{(rows - previous[0]) / (seconds - previous[1]) / SPARK_CORES:,.0f}"
+            previous = (rows, seconds)
             lines.append(
                 f"| {rows:,} | {_spread([item.rows_per_core_second for item in measures])} | "
-                f"{_spread([item.seconds for item in measures])} | {_spread([rows / seconds / SPARK_CORES for seconds in variable])} | "
+                f"{_spread([item.seconds for item in measures])} | {marginal} | "
                 f"{_spread([item.rows_per_task_second for item in measures])} | "
                 f"{_spread([item.shuffle_bytes / rows for item in measures])} |"
             )

@@ -43,6 +43,21 @@ def test_plan_respects_entry_bound_when_packing():
         assert sum(entries[lang] for lang in langs) <= 1000
 
 
+def test_plan_balances_work_not_rows():
+    rows = {"zh": 4000, "id": 4000}
+    plan = plan_match_tasks(rows, target_tasks=4, language_work={"zh": 1.0, "id": 3.0})
+    buckets = {item.lang: item.buckets for item in plan.languages}
+    assert buckets == {"zh": 1, "id": 3}
+    assert plan.rows_per_task == 4000
+
+
+def test_plan_with_work_still_bounds_rows():
+    rows = {"zh": 4000, "id": 4000}
+    plan = plan_match_tasks(rows, target_tasks=4, max_task_rows=2000, language_work={"zh": 1.0, "id": 3.0})
+    assert max(plan.expected_task_rows()) <= 2000
+    assert {item.lang: item.buckets for item in plan.languages} == {"zh": 2, "id": 3}
+
+
 def test_plan_every_task_has_rows():
     plan = plan_match_tasks(SKEWED_ROWS, target_tasks=8)
     assert all(rows > 0 for rows in plan.expected_task_rows())
@@ -150,29 +165,43 @@ def _options(shared_data, sample_rows: int):
     return AnnotateOptions(metadata_dir="unused", metadata_languages=frozenset(CAPTION_LANGUAGES), plan_sample_rows=sample_rows)
 
 
-def test_estimate_is_exact_when_sample_covers_input(spark, shared_data):
-    from curation.annotate import count_language_rows, estimate_language_rows, identify_languages
+def test_estimate_exact_for_small_input(spark, shared_data):
+    from curation.annotate import count_language_rows, estimate_languages, identify_languages
 
     frame = _caption_frame(spark, shared_data, 40)
     options = _options(shared_data, sample_rows=10_000)
     total = frame.count()
 
-    assert estimate_language_rows(frame, options, total) == count_language_rows(identify_languages(frame, options))
+    assert estimate_languages(frame, options, total).rows == count_language_rows(identify_languages(frame, options))
 
 
-def test_estimate_from_sample_is_close_and_independent_of_partitions(spark, shared_data):
-    from curation.annotate import count_language_rows, estimate_language_rows, identify_languages
+def test_sample_estimate_close_and_stable(spark, shared_data):
+    from curation.annotate import count_language_rows, estimate_languages, identify_languages
 
     frame = _caption_frame(spark, shared_data, 400)
     options = _options(shared_data, sample_rows=1500)
     total = frame.count()
     exact = count_language_rows(identify_languages(frame, options))
 
-    estimated = estimate_language_rows(frame, options, total)
-    repartitioned = estimate_language_rows(frame.repartition(5), options, total)
+    estimated = estimate_languages(frame, options, total).rows
+    repartitioned = estimate_languages(frame.repartition(5), options, total).rows
 
     assert estimated == repartitioned
     # About 1,500 of 4,400 rows are labelled, so a language of 400 rows is within a quarter.
     for lang, rows in exact.items():
         if rows >= 300:
             assert abs(estimated[lang] - rows) <= rows / 4, (lang, estimated[lang], rows)
+
+
+def test_estimate_counts_spaceless_characters_twice(spark):
+    from curation.annotate import AnnotateOptions, estimate_languages
+
+    frame = spark.createDataFrame(
+        [("a", "u", "一只小狗在草地上奔跑"), ("b", "u", "a small dog runs on the green grass")],
+        f"{S.IMAGE_ID} string, {S.URL} string, {S.TEXT} string",
+    )
+    options = AnnotateOptions(metadata_dir="unused", metadata_languages=frozenset({"en", "zh"}))
+    estimate = estimate_languages(frame, options, 2)
+
+    assert estimate.rows == {"zh": 1, "en": 1}
+    assert estimate.work_per_row == {"zh": 20.0, "en": float(len("a small dog runs on the green grass"))}
