@@ -207,9 +207,9 @@ def run(shared_data: Path, copies: int = DEFAULT_COPIES) -> str:
         f"Spark stages against the plain loop on {rows:,} rows: **{spark_rate / loop_rate:.2f}** by wall clock, "
         f"**{spark_cpu_rate / loop_cpu_rate:.2f}** by CPU time (target at least 0.80); on {small_rows:,} rows "
         f"{small_rows / small_seconds / SPARK_CORES / loop_rate:.2f} and {small_rows / small_cpu / loop_cpu_rate:.2f}. "
-        f"The two sizes give Spark's CPU time as {fixed_cpu:.1f} s that do not grow with the input (the planning "
-        f"sample's job, scheduling) plus {per_row_cpu * 1e6:.1f} µs per row, against {1e6 / loop_cpu_rate:.1f} µs "
-        f"per row in the loop: a ratio of {1 / loop_cpu_rate / per_row_cpu:.2f} per added row. "
+        f"From the two sizes, Spark's CPU time is {fixed_cpu:.1f} s that do not grow with the input (the planning "
+        f"sample's job, scheduling) plus {per_row_cpu * 1e6:.1f} µs per row. The loop takes {1e6 / loop_cpu_rate:.1f} µs "
+        f"per row, a ratio of {1 / loop_cpu_rate / per_row_cpu:.2f} per added row. "
         f"The whole job kept {curated:,} rows in {job_seconds:.1f} s.",
         "",
     ]

@@ -33,12 +33,12 @@ _LID_DDL = f"{S.IMAGE_ID} string, {S.URL} string, {S.TEXT} string, {S.LANG} stri
 class AnnotateOptions:
     """Options of the language-ID and matching stages: model locations and task sizes.
 
-    A matching task gets about total rows / partitions, and at most ``max_task_rows``: one
-    million rows take minutes on one core at a few thousand rows per second, so a task that
-    fails and reruns costs little. ``automaton_cache_entries`` bounds the entries a Python worker
-    keeps in automata, and small languages share a task only while their entries fit in it.
-    ``plan_sample_rows`` is about how many rows language ID labels a second time to estimate each
-    language's row count for the plan.
+    A matching task gets about total work / partitions, and about ``max_task_rows`` rows at
+    most, as estimated. One million rows take minutes on one core at a few thousand rows per
+    second, so a task that fails and reruns costs little. ``automaton_cache_entries`` bounds the
+    entries a Python worker keeps in automata, and small languages share a task only while their
+    entries fit in it. ``plan_sample_rows`` is about how many rows language ID labels a second
+    time to estimate each language's rows and work for the plan.
     """
 
     metadata_dir: str
@@ -49,6 +49,10 @@ class AnnotateOptions:
     plan_sample_rows: int = 20_000
     ignore_case: bool = False
     kill_worker_marker: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.plan_sample_rows < 1:
+            raise ValueError(f"plan_sample_rows must be at least 1, got {self.plan_sample_rows}")
 
 
 def identify_languages(prepared, options: AnnotateOptions):
@@ -162,7 +166,8 @@ def plan_match_tasks(
     """Plan the matching tasks from the row count of each language.
 
     Each language has an amount of work: its rows times ``language_work[lang]``, the mean work
-    of one of its rows (1 when not given). A task gets about total work / ``target_tasks``, and at
+    of one of its rows (1 without ``language_work``, the mean over the other languages for a
+    language it lacks). A task gets about total work / ``target_tasks``, and at
     most ``max_task_rows`` rows. A language with more work or rows than that is split into as
     many hash buckets as needed, one task each. Smaller languages are packed into shared tasks,
     the most work first (first-fit decreasing), while their work, rows and metadata entries
@@ -179,7 +184,9 @@ def plan_match_tasks(
 
     entries = language_entries or {}
     per_row = language_work or {}
-    work = {lang: rows * max(per_row.get(lang, 1.0), 1e-9) for lang, rows in language_rows.items()}
+    # A language without an estimate of its work gets the mean of the others.
+    default_work = sum(per_row.values()) / len(per_row) if per_row else 1.0
+    work = {lang: rows * max(per_row.get(lang, default_work), 1e-9) for lang, rows in language_rows.items()}
     total_rows = sum(language_rows.values())
     if language_work is None:
         # Work is rows, so the share of a task is a whole number of rows.
@@ -301,8 +308,12 @@ def estimate_languages(prepared, options: AnnotateOptions, total_rows: int) -> L
     counts = labelled.groupBy(S.LANG).agg(F.count("*").alias("rows"), F.avg("_work").alias("work")).collect()
     sampled = sum(row["rows"] for row in counts)
     work_per_row = {row[S.LANG]: float(row["work"] or 0.0) for row in counts}
-    if fraction >= 1.0 or sampled == 0:
+    if fraction >= 1.0:
         return LanguageEstimate(rows={row[S.LANG]: row["rows"] for row in counts}, work_per_row=work_per_row)
+    if sampled == 0:
+        # The hash sample came out empty, so count the languages of every row instead.
+        logger.warning("the planning sample of %d rows has no row, counting the languages of all rows", total_rows)
+        return LanguageEstimate(rows=count_language_rows(identify_languages(prepared, options)), work_per_row={})
 
     scale = total_rows / sampled
     logger.info("estimated language rows from %d sampled of %d rows", sampled, total_rows)
@@ -362,7 +373,8 @@ def assign_match_tasks(identified, plan: MatchPlan):
     """Repartition ``identified`` into the plan's tasks, each sorted by language.
 
     A row of a language the plan lacks, one that a planning sample missed, goes to a task chosen
-    by a hash of its language, so no row is dropped and such languages spread over the tasks.
+    by a hash of its language, image id and text, so no row is dropped and no task gets all rows
+    of such a language.
     The helper columns are removed again, so the result has the columns of ``identified``.
     """
     from pyspark.sql import functions as F
@@ -376,7 +388,7 @@ def assign_match_tasks(identified, plan: MatchPlan):
     key_table = spark.createDataFrame(list(enumerate(partition_keys(plan.tasks))), "_task int, _key int")
 
     bucket = F.pmod(F.xxhash64(S.IMAGE_ID, S.TEXT), F.col("_buckets"))
-    unplanned_task = F.pmod(F.hash(S.LANG), F.lit(plan.tasks))
+    unplanned_task = F.pmod(F.xxhash64(S.LANG, S.IMAGE_ID, S.TEXT), F.lit(plan.tasks)).cast("int")
     task = F.coalesce((F.col("_first_task") + bucket).cast("int"), unplanned_task)
     with_task = identified.join(F.broadcast(language_table), on=S.LANG, how="left").withColumn("_task", task)
     with_key = with_task.join(F.broadcast(key_table), on="_task", how="left")

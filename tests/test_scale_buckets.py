@@ -58,6 +58,13 @@ def test_plan_with_work_still_bounds_rows():
     assert {item.lang: item.buckets for item in plan.languages} == {"zh": 2, "id": 3}
 
 
+def test_plan_gives_unestimated_language_mean_work():
+    rows = {"zh": 4000, "id": 4000, "xx": 4000}
+    plan = plan_match_tasks(rows, target_tasks=6, language_work={"zh": 1.0, "id": 3.0})
+    buckets = {item.lang: item.buckets for item in plan.languages}
+    assert buckets["xx"] == 2
+
+
 def test_plan_every_task_has_rows():
     plan = plan_match_tasks(SKEWED_ROWS, target_tasks=8)
     assert all(rows > 0 for rows in plan.expected_task_rows())
@@ -205,3 +212,10 @@ def test_estimate_counts_spaceless_characters_twice(spark):
 
     assert estimate.rows == {"zh": 1, "en": 1}
     assert estimate.work_per_row == {"zh": 20.0, "en": float(len("a small dog runs on the green grass"))}
+
+
+def test_options_reject_empty_plan_sample():
+    from curation.annotate import AnnotateOptions
+
+    with pytest.raises(ValueError, match="plan_sample_rows"):
+        AnnotateOptions(metadata_dir="unused", metadata_languages=frozenset(), plan_sample_rows=0)
