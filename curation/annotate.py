@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Mapping
 
 import pyarrow as pa
@@ -234,12 +234,11 @@ def plan_match_tasks(
 
     tasks = max(1, next_task + len(shared))
     ordered_plan = tuple(sorted(planned, key=lambda item: (item.first_task, item.lang)))
-    plan = MatchPlan(tasks=tasks, rows_per_task=0, languages=ordered_plan)
-    if language_work is None:
-        rows_per_task = int(work_per_task)
-    else:
-        rows_per_task = max(plan.expected_task_rows())
-    return MatchPlan(tasks=tasks, rows_per_task=rows_per_task, languages=ordered_plan)
+    plan = MatchPlan(tasks=tasks, rows_per_task=int(work_per_task), languages=ordered_plan)
+    if language_work is not None:
+        # Work is not rows here, so the row bound is what the plan actually gives its largest task.
+        plan = replace(plan, rows_per_task=max(plan.expected_task_rows()))
+    return plan
 
 
 def count_language_rows(identified) -> dict[str, int]:
@@ -372,10 +371,10 @@ def partition_keys(partitions: int) -> list[int]:
 def assign_match_tasks(identified, plan: MatchPlan):
     """Repartition ``identified`` into the plan's tasks, each sorted by language.
 
-    A row of a language the plan lacks, one that a planning sample missed, goes to a task chosen
-    by a hash of its language, image id and text, so no row is dropped and no task gets all rows
-    of such a language.
-    The helper columns are removed again, so the result has the columns of ``identified``.
+    The plan may lack a language that a planning sample missed. A row of such a language goes to
+    a task chosen by a hash of its language, image id and text, so no row is dropped and no task
+    gets all rows of the language. The helper columns are removed again, so the result has the columns of
+    ``identified``.
     """
     from pyspark.sql import functions as F
 

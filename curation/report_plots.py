@@ -23,7 +23,7 @@ GRID_COLUMNS = 4
 PANEL_SIZE_INCHES = (3.4, 2.6)
 # Colors of the per-language stages, in stage order.
 STAGE_COLORS = ("#9ecae1", "#4292c6", "#08519c")
-# Points drawn per curve of entry counts by rank; a language may have a million entries.
+# Points drawn per curve of entry counts by rank, because a language may have a million entries.
 MAX_CURVE_POINTS = 500
 
 
@@ -84,6 +84,20 @@ def plot_rows_by_language(languages: Sequence[str], series: Mapping[str, Sequenc
     return figure_to_png(figure)
 
 
+def rank_curve(counts: Sequence[float], max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Return (ranks, counts) of ``counts`` sorted largest first, at most ``max_points`` of them.
+
+    A long curve keeps log-spaced ranks, the first and the last included, which draw the same
+    line on log axes as every entry.
+    """
+    ordered = np.sort(np.asarray(counts, dtype=float))[::-1]
+    ranks = np.arange(1, ordered.size + 1)
+    if ordered.size <= max_points:
+        return ranks, ordered
+    positions = np.unique(np.geomspace(1, ordered.size, max_points).round().astype(int)) - 1
+    return ranks[positions], ordered[positions]
+
+
 def plot_entry_counts_by_rank(
     counts_by_language: Mapping[str, np.ndarray],
     thresholds: Mapping[str, float],
@@ -108,12 +122,7 @@ def plot_entry_counts_by_rank(
             axes.set_visible(False)
             continue
         lang = languages[index]
-        counts = np.sort(np.asarray(counts_by_language[lang], dtype=float))[::-1]
-        ranks = np.arange(1, counts.size + 1)
-        if counts.size > MAX_CURVE_POINTS:
-            # On log axes a few hundred log-spaced ranks draw the same curve as every entry, faster.
-            kept = np.unique(np.geomspace(1, counts.size, MAX_CURVE_POINTS).round().astype(int)) - 1
-            counts, ranks = counts[kept], ranks[kept]
+        ranks, counts = rank_curve(counts_by_language[lang])
         axes.plot(ranks, counts, color="#08519c", linewidth=1.2)
         threshold = thresholds.get(lang)
         if threshold is not None:

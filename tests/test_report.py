@@ -259,3 +259,23 @@ def test_report_cli_error_exit_code(tmp_path):
     assert completed.returncode == 2
     assert "output directory" in completed.stderr
     assert "not found" in completed.stderr
+
+
+def test_rank_curve_keeps_short_curves_whole():
+    from curation.report_plots import rank_curve
+
+    ranks, counts = rank_curve([3, 9, 1])
+    assert ranks.tolist() == [1, 2, 3]
+    assert counts.tolist() == [9.0, 3.0, 1.0]
+
+
+def test_rank_curve_thins_long_curves():
+    from curation.report_plots import rank_curve
+
+    ranks, counts = rank_curve(list(range(1, 1_000_001)), max_points=500)
+    assert len(ranks) <= 500
+    assert ranks[0] == 1
+    assert ranks[-1] == 1_000_000
+    assert (ranks[1:] > ranks[:-1]).all()
+    assert counts[0] == 1_000_000.0
+    assert counts[-1] == 1.0

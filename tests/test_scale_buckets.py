@@ -138,13 +138,12 @@ def test_partition_keys_cover_every_partition():
     assert [spark_hash_int(key) % 37 for key in keys] == list(range(37))
 
 
-def test_assign_spreads_unplanned_languages_over_tasks(spark):
+def test_assign_spreads_unplanned_language_rows(spark):
     from pyspark.sql import functions as F
 
-    unplanned = [f"x{index}" for index in range(12)]
-    rows = [(f"{lang}-{index}", "u", "t", lang) for lang in ["en", *unplanned] for index in range(3)]
+    rows = [(f"{lang}-{index}", "u", "t", lang) for lang in ["en", "xx"] for index in range(30)]
     frame = spark.createDataFrame(rows, f"{S.IMAGE_ID} string, {S.URL} string, {S.TEXT} string, {S.LANG} string")
-    plan = plan_match_tasks({"en": 3}, target_tasks=1, max_task_rows=1)
+    plan = plan_match_tasks({"en": 30}, target_tasks=1, max_task_rows=10)
 
     assigned = assign_match_tasks(frame, plan).withColumn("partition", F.spark_partition_id())
     partitions = {row["partition"] for row in assigned.where(F.col(S.LANG) != "en").select("partition").distinct().collect()}
